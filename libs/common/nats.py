@@ -1,0 +1,92 @@
+"""NATS connection and the two JetStream streams every service agrees on.
+
+``SUBMISSIONS`` is a work queue: the API publishes one message per submission id and the
+worker's durable consumer removes it on ack. ``FPINDEX`` is a limits-based log of index
+changes on ``fpindex.<shard>``: each index replica replays its shard's subject from its own
+durable position, so the stream is the index's replication log and must keep history.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from libs.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SUBMISSIONS = "SUBMISSIONS"
+FPINDEX = "FPINDEX"
+DEDUPE_WINDOW_SECONDS = 2 * 60 * 60.0
+
+
+def submissions_subject(settings: Settings) -> str:
+    return settings.subject("submissions")
+
+
+def fpindex_subject(settings: Settings, shard: int | str) -> str:
+    """Subject of one index shard; ``"*"`` gives the wildcard covering all shards."""
+    return settings.subject(f"fpindex.{shard}")
+
+
+def stream_configs(settings: Settings) -> list[StreamConfig]:
+    return [
+        StreamConfig(
+            name=settings.stream(SUBMISSIONS),
+            subjects=[submissions_subject(settings)],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            duplicate_window=DEDUPE_WINDOW_SECONDS,
+        ),
+        StreamConfig(
+            name=settings.stream(FPINDEX),
+            subjects=[fpindex_subject(settings, "*")],
+            retention=RetentionPolicy.LIMITS,
+            discard=DiscardPolicy.OLD,
+            storage=StorageType.FILE,
+            duplicate_window=DEDUPE_WINDOW_SECONDS,
+        ),
+    ]
+
+
+async def connect(settings: Settings, name: str) -> Client:
+    """Connects with unbounded reconnects: a NATS restart must stall a service, not kill it."""
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats error: %s", exc)
+
+    async def on_disconnect() -> None:
+        log.warning("nats disconnected")
+
+    async def on_reconnect() -> None:
+        log.info("nats reconnected")
+
+    return await nats.connect(
+        servers=settings.nats_servers,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=2,
+        allow_reconnect=True,
+        error_cb=on_error,
+        disconnected_cb=on_disconnect,
+        reconnected_cb=on_reconnect,
+    )
+
+
+async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
+    """Creates the streams, or updates them to this configuration; safe to call from every process."""
+    for config in stream_configs(settings):
+        assert config.name is not None
+        try:
+            await js.stream_info(config.name)
+        except NotFoundError:
+            await js.add_stream(config)
+            log.info("created stream %s", config.name)
+        else:
+            await js.update_stream(config)

@@ -1,0 +1,155 @@
+"""Every knob of every service, read once from the environment (prefix ``ACOUSTID_``).
+
+One place for settings means an operator reads one table (README) and a service never
+invents its own variable. Each field also reads ``ACOUSTID_<NAME>_FILE`` when the plain
+variable is unset, as the original does for secrets mounted by Docker/Kubernetes.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "ACOUSTID_"
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+
+
+class SettingsError(RuntimeError):
+    """A setting has a value the service cannot start with; the message names the variable."""
+
+
+def _csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Databases (asyncpg URLs). Reads go to the *_ro URL when set, else the rw one.
+    app_database_url: str = Field(f"{DEFAULT_PG}/acoustid_app", description="app database")
+    fingerprint_database_url: str = Field(
+        f"{DEFAULT_PG}/acoustid_fingerprint", description="fingerprint database"
+    )
+    ingest_database_url: str = Field(f"{DEFAULT_PG}/acoustid_ingest", description="ingest database")
+    musicbrainz_database_url: str = Field(
+        f"{DEFAULT_PG}/acoustid_musicbrainz", description="MusicBrainz tables (read only)"
+    )
+    database_pool_size: int = Field(10, ge=1, description="connections per engine")
+    database_pool_timeout: float = Field(2.0, gt=0, description="seconds to wait for a connection")
+
+    # Redis and NATS.
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis server")
+    redis_prefix: str = Field("acoustid:", description="prefix of every Redis key we write")
+    nats_servers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["nats://127.0.0.1:4222"], description="NATS servers, comma separated"
+    )
+    nats_prefix: str = Field(
+        "", description="prefix of stream names and subjects (isolates test runs and tenants)"
+    )
+
+    # Listening addresses.
+    host: str = Field("127.0.0.1", description="address every service binds")
+    api_port: int = Field(5000, ge=0, le=65535, description="web service port")
+    web_port: int = Field(5001, ge=0, le=65535, description="website port")
+    worker_metrics_port: int = Field(5002, ge=0, le=65535, description="worker /metrics port")
+    cron_metrics_port: int = Field(5003, ge=0, le=65535, description="cron /metrics port")
+    index_port: int = Field(6081, ge=0, le=65535, description="index HTTP port")
+    index_legacy_port: int = Field(6080, ge=0, le=65535, description="index line-protocol port")
+
+    # Index.
+    index_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:6081"],
+        description="one URL per index shard, comma separated, in shard order",
+    )
+    index_name: str = Field("main", description="name of the fingerprint index")
+    index_shard: int = Field(0, ge=0, description="the shard this index process owns")
+    index_data_dir: Path = Field(Path(".dev/index"), description="index segments and manifest")
+    index_timeout: float = Field(1.0, gt=0, description="seconds a lookup waits for the shards")
+
+    # Web service behaviour.
+    cluster_secret: str = Field("", description="secret of the internal API; empty disables it")
+    website_secret: str = Field("dev-secret-change-me", description="signs sessions and demo keys")
+    rate_limit_ip: float = Field(4.0, gt=0, description="requests/s per client IP")
+    rate_limit_application: float = Field(10.0, gt=0, description="requests/s per application")
+    rate_limit_global: float = Field(100.0, gt=0, description="requests/s for the whole service")
+    api_key_cache_ttl: float = Field(60.0, ge=0, description="seconds an API key lookup is cached")
+    max_request_size: int = Field(1 << 20, gt=0, description="largest request body in bytes")
+
+    # Import thresholds (acoustid/const.py).
+    track_merge_threshold: float = Field(0.75, ge=0, le=1, description="join a track at this score")
+    track_group_merge_threshold: float = Field(
+        0.4, ge=0, le=1, description="min score to every fingerprint of a track; lookup floor"
+    )
+    fingerprint_merge_threshold: float = Field(
+        0.9, ge=0, le=1, description="reuse a fingerprint at this score"
+    )
+    fingerprint_min_unique_items: int = Field(80, ge=0, description="reject sparser fingerprints")
+    fingerprint_max_length_diff: int = Field(7, ge=0, description="seconds for a match")
+    track_max_offset: int = Field(80, ge=0, description="compare2 max offset")
+    outbox_delay: float = Field(300.0, ge=0, description="republish unhandled submissions after s")
+
+    # Logging.
+    log_level: str = Field("INFO", description="root log level")
+
+    @field_validator("nats_servers", "index_urls", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return _csv(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def index_shards(self) -> int:
+        return len(self.index_urls)
+
+    def stream(self, name: str) -> str:
+        """A JetStream stream name with this deployment's prefix (``SUBMISSIONS``, ``FPINDEX``)."""
+        return f"{self.nats_prefix.upper().replace('.', '_')}{name}"
+
+    def subject(self, name: str) -> str:
+        """A NATS subject with this deployment's prefix (``submissions``, ``fpindex.3``)."""
+        return f"{self.nats_prefix}{name}"
+
+
+def _file_overrides() -> dict[str, str]:
+    """Values of ``ACOUSTID_X_FILE`` variables for every X not set directly."""
+    values: dict[str, str] = {}
+    for name in Settings.model_fields:
+        var = f"{ENV_PREFIX}{name.upper()}"
+        path = os.environ.get(f"{var}_FILE")
+        if path and var not in os.environ:
+            try:
+                values[name] = Path(path).read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"{var}_FILE: cannot read {path}: {exc.strerror}") from exc
+    return values
+
+
+def load_settings() -> Settings:
+    """Reads the environment now; errors name the ``ACOUSTID_`` variable at fault."""
+    try:
+        return Settings(**_file_overrides())  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
