@@ -80,7 +80,7 @@ async def connect(settings: Settings, name: str) -> Client:
 
 
 async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
-    """Creates the streams, or updates them to this configuration; safe to call from every process."""
+    """Creates the streams or updates them to this configuration; any process may call it."""
     for config in stream_configs(settings):
         assert config.name is not None
         try:

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis server")
     redis_prefix: str = Field("acoustid:", description="prefix of every Redis key we write")
     nats_servers: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["nats://127.0.0.1:4222"], description="NATS servers, comma separated"
+        default_factory=lambda: ["nats://127.0.0.1:4222"], description="NATS servers, comma list"
     )
     nats_prefix: str = Field(
         "", description="prefix of stream names and subjects (isolates test runs and tenants)"
