@@ -86,11 +86,11 @@ def check_terms(values: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.uint32)
 
 
-def insert(id: int, terms: Any) -> Insert:
+def insert(id: Any, terms: Any) -> Insert:
     return Insert(check_id(id), check_terms(terms))
 
 
-def delete(id: int) -> Delete:
+def delete(id: Any) -> Delete:
     return Delete(check_id(id))
 
 

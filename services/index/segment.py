@@ -259,7 +259,7 @@ def write(segment: Segment, path: Path) -> int:
     offset = 0
     for name in ARRAYS:
         data = arrays[name]
-        entries[name] = [offset, data.nbytes, zlib.crc32(memoryview(data).cast("B"))]
+        entries[name] = [offset, data.nbytes, zlib.crc32(data.data.cast("B"))]
         offset = _align(offset + data.nbytes)
     header = {"layout": segment.layout, "seq": segment.seq, "arrays": entries, "data_size": offset}
     blob = json.dumps(header, sort_keys=True).encode()
@@ -269,7 +269,7 @@ def write(segment: Segment, path: Path) -> int:
         f.write(MAGIC + struct.pack("<II", len(blob), zlib.crc32(blob)) + blob)
         for name in ARRAYS:
             f.write(b"\0" * (start + entries[name][0] - f.tell()))
-            f.write(memoryview(arrays[name]).cast("B"))
+            f.write(arrays[name].data.cast("B"))
         f.write(b"\0" * (start + offset - f.tell()))
         f.flush()
         os.fsync(f.fileno())

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from services.index.kernel import SearchTimeout, pack_bits, search, unpack_bits
 
 from libs.common.index_messages import Change, Delete, Insert
 from services.index import reference
+from services.index.kernel import SearchTimeout, pack_bits, search, unpack_bits
 from services.index.segment import Segment, from_changes, merge
 
 
