@@ -44,4 +44,5 @@ def search(
     score_pct: int,
     limit: int,
     timeout: float = 0.0,
+    max_per_term: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, int]: ...

@@ -194,7 +194,7 @@ cdef inline double _now() noexcept nogil:
 
 
 cdef int _scan(const Seg* s, uint32_t segno, const uint32_t* query, Py_ssize_t nq, Table* t,
-               uint64_t* scanned) noexcept nogil:
+               uint64_t cap, uint64_t* scanned) noexcept nogil:
     cdef uint64_t mask = ((<uint64_t>1) << s.width) - 1
     cdef uint64_t id_mask = ((<uint64_t>1) << s.id_bits) - 1
     cdef uint64_t low = ((<uint64_t>1) << s.shift) - 1
@@ -219,6 +219,8 @@ cdef int _scan(const Seg* s, uint32_t segno, const uint32_t* query, Py_ssize_t n
             else:
                 hi = mid
         hi = s.offsets[b + 1]
+        if cap and hi - lo > cap:
+            hi = lo + cap
         while lo < hi:
             v = _get(s.packed, lo, s.width, mask)
             if v > stop:
@@ -257,13 +259,15 @@ cdef inline Py_ssize_t _segment_of(Table* t, uint32_t id) noexcept nogil:
 
 
 def search(list segments, query, uint32_t floor, uint32_t score_pct, Py_ssize_t limit,
-           double timeout=0.0):
+           double timeout=0.0, uint64_t max_per_term=0):
     """Ids sharing the most terms with ``query``, best first: ``(ids, scores, scanned)``.
 
     ``segments`` run oldest to newest; the newest segment holding an id decides its score
     and a tombstone or a newer copy without hits hides it. ``floor`` is the absolute minimum
     score, ``score_pct`` cuts below that share of the top score, ``timeout`` (seconds, 0 for
-    none) raises :class:`SearchTimeout`.
+    none) raises :class:`SearchTimeout`. ``max_per_term`` (0 for no cap) counts only the
+    lowest that many ids of a term in each segment, as fpindex caps popular terms: a term in
+    a million documents says nothing about which one matches but would cost a million steps.
     """
     q = np.unique(np.asarray(query, dtype=np.uint32))
     cdef const uint32_t[::1] qv = q
@@ -313,7 +317,7 @@ def search(list segments, query, uint32_t floor, uint32_t score_pct, Py_ssize_t 
                 if deadline > 0 and _now() > deadline:
                     status = -2
                     break
-                if nq and _scan(&segs[i], <uint32_t>i, &qv[0], nq, &t, &scanned) != 0:
+                if nq and _scan(&segs[i], <uint32_t>i, &qv[0], nq, &t, max_per_term, &scanned) != 0:
                     status = -1
                     break
             if status == 0 and limit > 0:

@@ -21,6 +21,7 @@ def search(
     floor: int,
     score_pct: int,
     limit: int,
+    max_per_term: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(ids, scores)``: see ``kernel.search``; segments run oldest to newest."""
     q = np.unique(np.asarray(query, dtype=np.uint32))
@@ -28,6 +29,8 @@ def search(
     for rank, seg in enumerate(segments):
         lo = np.searchsorted(seg.terms, q, side="left")
         hi = np.searchsorted(seg.terms, q, side="right")
+        if max_per_term:
+            hi = np.minimum(hi, lo + max_per_term)
         if not (hi > lo).any():
             continue
         hits = np.concatenate([seg.ids[a:b] for a, b in zip(lo, hi, strict=True) if b > a])

@@ -126,7 +126,9 @@ def build(
     ``docs`` lists every id the segment speaks for (sorted, unique), ``tombstones`` the subset
     that is deleted; postings must only name alive docs.
     """
-    keys = np.unique((terms.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64))
+    keys = np.sort((terms.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64))
+    if len(keys) > 1:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     terms = (keys >> np.uint64(32)).astype(np.uint32)
     ids = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     docs = np.ascontiguousarray(docs, dtype=np.uint32)

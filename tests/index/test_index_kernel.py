@@ -56,12 +56,16 @@ def brute(state: dict[int, set[int]], query: np.ndarray, floor: int, pct: int, l
     return out
 
 
-def check(segments: list[Segment], state, query, floor, pct, limit):
-    ids, scores, _ = search([s.view for s in segments], query, floor, pct, limit)
-    got = list(zip(ids.tolist(), scores.tolist(), strict=True))
-    rids, rscores = reference.search([s.postings() for s in segments], query, floor, pct, limit)
-    assert got == list(zip(rids.tolist(), rscores.tolist(), strict=True))
-    assert got == brute(state, query, max(floor, 1), pct, limit)
+def check(segments: list[Segment], state, query, floor, pct, limit, cap):
+    views = [s.view for s in segments]
+    decoded = [s.postings() for s in segments]
+    for max_per_term in (0, cap):
+        ids, scores, _ = search(views, query, floor, pct, limit, max_per_term=max_per_term)
+        got = list(zip(ids.tolist(), scores.tolist(), strict=True))
+        rids, rscores = reference.search(decoded, query, floor, pct, limit, max_per_term)
+        assert got == list(zip(rids.tolist(), rscores.tolist(), strict=True))
+        if max_per_term == 0:
+            assert got == brute(state, query, max(floor, 1), pct, limit)
 
 
 @settings(max_examples=60, deadline=None)
@@ -98,7 +102,8 @@ def test_kernel_reference_and_model_agree(seed, max_id, vocab, shift, merged):
                 shift
             )
         floor = int(rng.integers(0, 4))
-        check(segments, state, query, floor, int(rng.choice([0, 10, 50])), int(rng.integers(1, 20)))
+        pct = int(rng.choice([0, 10, 50]))
+        check(segments, state, query, floor, pct, int(rng.integers(1, 20)), int(rng.integers(1, 4)))
 
 
 def test_floor_and_relative_cut():
