@@ -1,0 +1,1 @@
+"""Typed SQLAlchemy models of the three databases, one module (and one MetaData) each."""
