@@ -54,7 +54,8 @@ class Health:
                 await asyncio.wait_for((dep.write if write else dep.read)(), CHECK_TIMEOUT)
             except Exception as exc:
                 log.warning("health check %s failed: %r", dep.name, exc)
-                return f"{dep.name}: {type(exc).__name__}: {exc}".strip()
+                first_line = (str(exc).strip().splitlines() or [""])[0]
+                return f"{dep.name}: {type(exc).__name__}: {first_line}".rstrip(": ")
             return None
 
         results = await asyncio.gather(*(run(dep) for dep in self.dependencies))
