@@ -92,7 +92,7 @@ def add_nats(health: Health, nc: Callable[[], NATS | None]) -> None:
         client = nc()
         if client is None or not client.is_connected:
             raise ConnectionError("not connected")
-        await client.flush(timeout=CHECK_TIMEOUT)
+        await client.flush(timeout=int(CHECK_TIMEOUT))
 
     async def write() -> None:
         await read()

@@ -7,6 +7,7 @@ shutdown) is the same everywhere and lives here once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -36,14 +37,22 @@ class Resources:
     health: Health = field(default_factory=Health)
     redis: Redis | None = None
     nats: NATS | None = None
+    _nats_task: asyncio.Task[None] | None = None
 
     async def connect_nats(self) -> None:
         self.nats = await nats_helpers.connect(self.settings, self.name)
         await nats_helpers.ensure_streams(self.nats.jetstream(), self.settings)
 
+    def start_nats(self) -> None:
+        """Connects in the background: a service whose NATS is down still starts and says so
+        on ``/_health`` instead of crash-looping, and connects once NATS is back."""
+        self._nats_task = asyncio.create_task(self.connect_nats())
+
     async def close(self) -> None:
         self.health.shutting_down = True
-        if self.nats is not None:
+        if self._nats_task is not None and not self._nats_task.done():
+            self._nats_task.cancel()
+        if self.nats is not None and self.nats.is_connected:
             await self.nats.drain()
         if self.redis is not None:
             await self.redis.aclose()
@@ -86,7 +95,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if uses_nats:
-            await resources.connect_nats()
+            resources.start_nats()
         if on_start is not None:
             await on_start(resources)
         log.info("%s started", resources.name)

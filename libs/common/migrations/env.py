@@ -5,20 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from libs.common.db import Database
-from libs.common.models.app import AppBase
-from libs.common.models.fingerprint import FingerprintBase
-from libs.common.models.ingest import IngestBase
-
-METADATA: dict[Database, MetaData] = {
-    Database.APP: AppBase.metadata,
-    Database.FINGERPRINT: FingerprintBase.metadata,
-    Database.INGEST: IngestBase.metadata,
-}
+from libs.common.models import METADATA
 
 config = context.config
 database: Database = config.attributes["database"]

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from sqlalchemy import DateTime, Integer, MetaData, SmallInteger, func
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import UserDefinedType
 
@@ -36,6 +37,9 @@ class XID8(UserDefinedType[int]):
 
     def get_col_spec(self, **kw: object) -> str:
         return "xid8"
+
+
+ischema_names["xid8"] = XID8
 
 
 IntArray = ARRAY(Integer, dimensions=1)
