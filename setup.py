@@ -12,7 +12,9 @@ from setuptools import Extension, setup
 
 
 def _extensions() -> list[Extension]:
-    sources = sorted(glob("libs/**/*.pyx", recursive=True) + glob("services/**/*.pyx", recursive=True))
+    sources = sorted(
+        glob("libs/**/*.pyx", recursive=True) + glob("services/**/*.pyx", recursive=True)
+    )
     return [
         Extension(
             src[: -len(".pyx")].replace("/", "."),

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     track_max_offset: int = Field(80, ge=0, description="compare2 max offset")
     outbox_delay: float = Field(300.0, ge=0, description="republish unhandled submissions after s")
 
+    # Local development.
+    dev_dir: Path = Field(Path(".dev"), description="make dev's data, logs and stack.json")
+
     # Logging.
     log_level: str = Field("INFO", description="root log level")
 

@@ -1,0 +1,59 @@
+"""API keys in the original's format, and the demo account that ``make dev`` creates."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.models.app import Account, Application
+
+KEY_LENGTH = 10
+DEMO_ACCOUNT = "Demo user"
+DEMO_APPLICATION = "Demo application"
+
+
+def generate_api_key() -> str:
+    """20 random bytes, base64 without ``/+=``, first 10 characters, as acoustid.org makes them."""
+    while True:
+        raw = base64.b64encode(secrets.token_bytes(20)).decode()
+        key = raw.translate(str.maketrans("", "", "/+="))[:KEY_LENGTH]
+        if len(key) == KEY_LENGTH:
+            return key
+
+
+@dataclass(frozen=True)
+class DemoKeys:
+    client: str
+    user: str
+
+
+async def ensure_demo_account(session: AsyncSession) -> DemoKeys:
+    """Finds or creates the demo account and its application; the same keys on every run."""
+    account = await session.scalar(
+        select(Account).where(Account.name == DEMO_ACCOUNT).order_by(Account.id).limit(1)
+    )
+    if account is None:
+        account = Account(name=DEMO_ACCOUNT, apikey=generate_api_key(), anonymous=False)
+        session.add(account)
+        await session.flush()
+    application = await session.scalar(
+        select(Application)
+        .where(Application.account_id == account.id, Application.name == DEMO_APPLICATION)
+        .order_by(Application.id)
+        .limit(1)
+    )
+    if application is None:
+        application = Application(
+            name=DEMO_APPLICATION,
+            version="1.0",
+            apikey=generate_api_key(),
+            account_id=account.id,
+            email="demo@localhost",
+        )
+        session.add(application)
+    await session.commit()
+    return DemoKeys(client=application.apikey, user=account.apikey)

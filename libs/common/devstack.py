@@ -1,0 +1,213 @@
+"""``make dev``: the whole stack on this machine, supervised in the foreground.
+
+It makes sure PostgreSQL, Redis and NATS answer (starting private ones if needed), creates
+and migrates the databases, creates the demo account, starts api, web, worker, index and
+cron as child processes, waits until each is healthy, then writes ``<dev_dir>/stack.json``
+for scripts and tests. Ctrl-C or SIGTERM stops the children and any server started here; a
+child that dies is restarted, a few times at most, so a crash is visible but not fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from libs.common import localservers, migrations
+from libs.common.apikeys import DemoKeys, ensure_demo_account
+from libs.common.db import Database, Databases, database_url
+from libs.common.logging import configure_logging
+from libs.common.nats import connect, ensure_streams
+from libs.common.settings import Settings, get_settings
+
+log = logging.getLogger("devstack")
+
+HEALTH_TIMEOUT = 90.0
+MAX_RESTARTS = 5
+STOP_TIMEOUT = 15.0
+
+
+@dataclass
+class Child:
+    name: str
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        cmd = [sys.executable, "-m", "libs.common.cli", "run", self.name]
+        with self.log_path.open("ab") as out:
+            self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def reap(self, deadline: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in time; killing it", self.name)
+            self.process.kill()
+            self.process.wait()
+
+
+def children(settings: Settings, logs: Path) -> list[Child]:
+    ports = {
+        "api": settings.api_port,
+        "web": settings.web_port,
+        "index": settings.index_port,
+        "worker": settings.worker_metrics_port,
+        "cron": settings.cron_metrics_port,
+    }
+    return [Child(name, port, logs / f"{name}.log") for name, port in ports.items()]
+
+
+async def prepare(settings: Settings) -> DemoKeys:
+    """Databases, migrations, streams and the demo account: everything idempotent."""
+    for db in Database:
+        if await migrations.create_database(database_url(settings, db)):
+            log.info("created database %s", db.value)
+        await asyncio.to_thread(migrations.upgrade, settings, db)
+    nc = await connect(settings, "devstack")
+    try:
+        await ensure_streams(nc.jetstream(), settings)
+    finally:
+        await nc.close()
+    databases = Databases(settings)
+    try:
+        async with databases.session(Database.APP) as session:
+            return await ensure_demo_account(session)
+    finally:
+        await databases.dispose()
+
+
+def wait_healthy(kids: list[Child]) -> None:
+    deadline = time.monotonic() + HEALTH_TIMEOUT
+    pending = list(kids)
+    with httpx.Client(timeout=3.0) as client:
+        while pending:
+            for child in list(pending):
+                if child.process is not None and child.process.poll() is not None:
+                    raise RuntimeError(f"{child.name} exited; see {child.log_path}")
+                try:
+                    if client.get(f"{child.url}/_health").status_code == 200:
+                        log.info("%s is healthy at %s", child.name, child.url)
+                        pending.remove(child)
+                except httpx.HTTPError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(c.name for c in pending)
+                raise RuntimeError(f"not healthy after {HEALTH_TIMEOUT:.0f}s: {names}")
+            if pending:
+                time.sleep(0.3)
+
+
+class Stop(Exception):
+    """Raised from the signal handler to leave the supervision loop."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def supervise(kids: list[Child]) -> None:
+    while True:
+        for child in kids:
+            if child.process is not None and child.process.poll() is not None:
+                code = child.process.returncode
+                if child.restarts >= MAX_RESTARTS:
+                    raise RuntimeError(f"{child.name} keeps exiting (last code {code})")
+                child.restarts += 1
+                log.warning("%s exited with %s; restarting (%d)", child.name, code, child.restarts)
+                child.start()
+        time.sleep(0.5)
+
+
+def write_stack(settings: Settings, kids: list[Child], keys: DemoKeys) -> Path:
+    urls = {child.name: child.url for child in kids}
+    stack = {
+        "api": urls["api"],
+        "web": urls["web"],
+        "index": urls["index"],
+        "client": keys.client,
+        "user": keys.user,
+    }
+    path = settings.dev_dir / "stack.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stack, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def banner(kids: list[Child], keys: DemoKeys, stack: Path) -> str:
+    lines = ["", "AcoustID stack is up:"]
+    lines += [f"  {child.name:<7} {child.url}" for child in kids]
+    lines += [
+        "",
+        f"  client (application) key: {keys.client}",
+        f"  user key:                 {keys.user}",
+        "",
+        "Point a client at the api, e.g.:",
+        f"  curl '{kids[0].url}/v2/lookup?client={keys.client}&duration=...&fingerprint=...'",
+        f"Written to {stack}. Logs in {stack.parent / 'logs'}. Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    settings = get_settings()
+    configure_logging("devstack", settings.log_level)
+    settings.dev_dir.mkdir(parents=True, exist_ok=True)
+    logs = settings.dev_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    (settings.dev_dir / "stack.json").unlink(missing_ok=True)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    servers: list[localservers.Server] = []
+    kids = children(settings, logs)
+    try:
+        servers = localservers.ensure(settings, settings.dev_dir)
+        keys = asyncio.run(prepare(settings))
+        for child in kids:
+            child.start()
+        wait_healthy(kids)
+        stack = write_stack(settings, kids, keys)
+        print(banner(kids, keys, stack), flush=True)
+        supervise(kids)
+    except Stop as stop:
+        log.info("stopping on %s", stop)
+        return 0
+    except (RuntimeError, localservers.ServerError, OSError) as exc:
+        log.error("make dev failed: %s", exc)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for child in kids:
+            child.stop()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for child in kids:
+            child.reap(deadline)
+        localservers.stop(servers)
+        (settings.dev_dir / "stack.json").unlink(missing_ok=True)
+        log.info("stopped")
+    return 0

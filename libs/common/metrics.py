@@ -1,0 +1,85 @@
+"""Prometheus request metrics and the ``/metrics`` route, shared by every HTTP service.
+
+The middleware is plain ASGI (not Starlette's BaseHTTPMiddleware) so it adds no task per
+request on the lookup hot path. It also sets the request id that the JSON logs carry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from typing import Any
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from libs.common.logging import new_request_id, request_id
+
+REQUESTS = Counter(
+    "http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
+)
+DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["service", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+def _route_of(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
+
+
+def _incoming_request_id(scope: Scope) -> str:
+    for key, value in scope.get("headers", []):
+        if key == REQUEST_ID_HEADER and 0 < len(value) <= 64:
+            return str(value.decode("latin-1"))
+    return new_request_id()
+
+
+class ObservabilityMiddleware:
+    """Times and counts every request by route template and tags it with a request id."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = _incoming_request_id(scope)
+        token = request_id.set(rid)
+        status = 500
+        start = time.perf_counter()
+
+        async def send_wrapper(message: MutableMapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = _route_of(scope)
+            REQUESTS.labels(self.service, scope.get("method", ""), route, str(status)).inc()
+            DURATION.labels(self.service, route).observe(time.perf_counter() - start)
+            request_id.reset(token)
+
+
+def metrics_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

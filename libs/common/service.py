@@ -1,0 +1,115 @@
+"""What every HTTP service is built from: its connections, middleware and standard routes.
+
+A service states which databases it uses and whether it needs Redis and NATS; the rest
+(engines, health checks for exactly those dependencies, metrics, request ids, orderly
+shutdown) is the same everywhere and lives here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from nats.aio.client import Client as NATS
+from redis.asyncio import Redis
+
+from libs.common import nats as nats_helpers
+from libs.common.db import Database, Databases
+from libs.common.health import Health, add_database, add_nats, add_redis, health_router
+from libs.common.metrics import ObservabilityMiddleware, metrics_router
+from libs.common.redis import create_redis
+from libs.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    """The connections of one service process, opened at start-up and closed at shutdown."""
+
+    settings: Settings
+    name: str
+    databases: Databases
+    health: Health = field(default_factory=Health)
+    redis: Redis | None = None
+    nats: NATS | None = None
+    _nats_task: asyncio.Task[None] | None = None
+
+    async def connect_nats(self) -> None:
+        self.nats = await nats_helpers.connect(self.settings, self.name)
+        await nats_helpers.ensure_streams(self.nats.jetstream(), self.settings)
+
+    def start_nats(self) -> None:
+        """Connects in the background: a service whose NATS is down still starts and says so
+        on ``/_health`` instead of crash-looping, and connects once NATS is back."""
+        self._nats_task = asyncio.create_task(self.connect_nats())
+
+    async def close(self) -> None:
+        self.health.shutting_down = True
+        if self._nats_task is not None and not self._nats_task.done():
+            self._nats_task.cancel()
+        if self.nats is not None and self.nats.is_connected:
+            await self.nats.drain()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.databases.dispose()
+
+
+Hook = Callable[[Resources], Awaitable[None]]
+
+
+def build_resources(
+    settings: Settings,
+    name: str,
+    databases: Sequence[Database],
+    uses_redis: bool,
+    uses_nats: bool,
+) -> Resources:
+    """Resources with the health checks of exactly the dependencies named."""
+    resources = Resources(settings=settings, name=name, databases=Databases(settings))
+    for db in databases:
+        add_database(resources.health, resources.databases, db)
+    if uses_redis:
+        resources.redis = create_redis(settings)
+        add_redis(resources.health, resources.redis, settings)
+    if uses_nats:
+        add_nats(resources.health, lambda: resources.nats)
+    return resources
+
+
+def create_service_app(
+    resources: Resources,
+    *,
+    title: str,
+    description: str,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> FastAPI:
+    """An app with health, metrics and request ids; ``app.state.resources`` holds the rest."""
+    uses_nats = any(dep.name == "nats" for dep in resources.health.dependencies)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if uses_nats:
+            resources.start_nats()
+        if on_start is not None:
+            await on_start(resources)
+        log.info("%s started", resources.name)
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                await on_stop(resources)
+            await resources.close()
+            log.info("%s stopped", resources.name)
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app.state.resources = resources
+    app.include_router(health_router(resources.health))
+    app.include_router(metrics_router())
+    app.add_middleware(ObservabilityMiddleware, service=resources.name)
+    return app

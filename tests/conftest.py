@@ -1,0 +1,104 @@
+"""Fixtures shared by every integration test: real servers, private databases and names.
+
+Each test session gets databases named ``test_<run>_<db>``, its own NATS stream prefix and
+Redis key prefix, and free ports, so it never collides with a running ``make dev`` stack or
+another run; the databases are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from libs.common import localservers, migrations
+from libs.common.db import Database, database_url
+from libs.common.settings import DEFAULT_PG, Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ACOUSTID_SHARED_DIR", REPO.parent / "shared"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def closed_port_url(scheme: str) -> str:
+    """A URL at a port where nothing listens, to prove a dependency's failure is reported."""
+    return f"{scheme}://127.0.0.1:{free_port()}"
+
+
+def settings_for_run(run: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "app_database_url": f"{DEFAULT_PG}/test_{run}_app",
+        "fingerprint_database_url": f"{DEFAULT_PG}/test_{run}_fingerprint",
+        "ingest_database_url": f"{DEFAULT_PG}/test_{run}_ingest",
+        "nats_prefix": f"test{run}.",
+        "redis_prefix": f"test:{run}:",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as ``ACOUSTID_*`` variables, for processes the tests start."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        text = ",".join(value) if isinstance(value, list) else str(value)
+        env[f"ACOUSTID_{name.upper()}"] = text
+    return env
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def local_servers() -> Iterator[list[localservers.Server]]:
+    started = localservers.ensure(Settings(), REPO / ".dev")
+    yield started
+    localservers.stop(started)
+
+
+@pytest.fixture(scope="session")
+def settings(run_id: str, local_servers: list[localservers.Server]) -> Settings:
+    return settings_for_run(run_id)
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> Iterator[Settings]:
+    """The three test databases created and at head; dropped when the session ends."""
+    for db in Database:
+        url = database_url(settings, db)
+        asyncio.run(migrations.drop_database(url))
+        asyncio.run(migrations.create_database(url))
+        migrations.upgrade(settings, db)
+    yield settings
+    for db in Database:
+        asyncio.run(migrations.drop_database(database_url(settings, db)))
+
+
+@pytest.fixture(scope="session")
+async def nats_streams(settings: Settings) -> AsyncIterator[Settings]:
+    """Deletes this run's streams at the end, whoever created them."""
+    from nats.js.errors import NotFoundError
+
+    from libs.common.nats import FPINDEX, SUBMISSIONS, connect
+
+    yield settings
+    nc = await connect(settings, "tests")
+    js = nc.jetstream()
+    for name in (SUBMISSIONS, FPINDEX):
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(settings.stream(name))
+    await nc.close()
