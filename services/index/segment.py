@@ -59,7 +59,7 @@ class Segment:
     seq: int = 0
     attributes: dict[str, str] = field(default_factory=dict)
     created: float = field(default_factory=time.monotonic)
-    nbytes: int = 0
+    nbytes: int = 0  # array bytes; for a file segment, the size of its file
 
     @property
     def num_postings(self) -> int:
@@ -162,6 +162,7 @@ def _segment(
     docs: np.ndarray,
     tombstones: np.ndarray,
     lay: dict[str, int],
+    nbytes: int | None = None,
     **extra: object,
 ) -> Segment:
     view = SegmentView(
@@ -174,7 +175,8 @@ def _segment(
         lay["id_bits"],
         lay["min_id"],
     )
-    nbytes = offsets.nbytes + packed.nbytes + docs.nbytes + tombstones.nbytes
+    if nbytes is None:
+        nbytes = offsets.nbytes + packed.nbytes + docs.nbytes + tombstones.nbytes
     return Segment(view, docs, tombstones, lay, nbytes=nbytes, **extra)  # type: ignore[arg-type]
 
 
@@ -323,6 +325,7 @@ def open_file(path: Path) -> Segment:
             arrays["docs"],
             arrays["tombstones"],
             header["layout"],
+            nbytes=size,
             name=path.name,
             seq=header["seq"],
         )

@@ -178,12 +178,19 @@ class Store:
         return True
 
     def search(
-        self, query: np.ndarray, *, limit: int, min_score: int, score_pct: int, timeout: float = 0.0
+        self,
+        query: np.ndarray,
+        *,
+        limit: int,
+        min_score: int,
+        score_pct: int,
+        timeout: float = 0.0,
+        max_per_term: int = 0,
     ) -> tuple[list[tuple[int, int]], int]:
         """Best matches and the number of postings scanned; may raise kernel.SearchTimeout."""
         snap = self._snapshot
         ids, scores, scanned = kernel.search(
-            snap.views, query, min_score, score_pct, limit, timeout
+            snap.views, query, min_score, score_pct, limit, timeout, max_per_term
         )
         return list(zip(ids.tolist(), scores.tolist(), strict=True)), int(scanned)
 
@@ -211,8 +218,10 @@ class Store:
             memory_bytes=sum(s.nbytes for s in snap.memory),
         )
 
-    def segment_paths(self) -> list[tuple[Path, int]]:
-        return [(self.directory / s.name, s.nbytes) for s in self._snapshot.files if s.name]
+    def checkpoint_view(self) -> tuple[Manifest, tuple[Segment, ...]]:
+        """The manifest and its file segments, taken together (what a snapshot copies)."""
+        with self._lock:
+            return self._manifest, self._snapshot.files
 
     def maintain(self, *, force_checkpoint: bool = False) -> bool:
         """One step of background work; True if it changed something (call again)."""
