@@ -270,6 +270,12 @@ class Store:
             self._commit_manifest(files, taken[-1].seq, attributes)
             self._publish(files, snap.memory[len(taken) :], snap.version, snap.attributes)
             self.counters["checkpoints"] += 1
+        log.info(
+            "checkpoint %s: %d postings up to version %d",
+            frozen.name,
+            frozen.num_postings,
+            taken[-1].seq,
+        )
         if self.on_durable:
             self.on_durable(taken[-1].seq)
 
@@ -293,6 +299,7 @@ class Store:
             self._commit_manifest(new_files, self._manifest.applied_seq, self._manifest.attributes)
             self._publish(new_files, snap.memory, snap.version, snap.attributes)
             self.counters["file_merges"] += 1
+        log.info("merged %d file segments into %s", len(taken), merged.name)
         for s in taken:
             if s.name:
                 (self.directory / s.name).unlink(missing_ok=True)
