@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -116,7 +117,8 @@ def _run_once(settings: Settings) -> dict[str, str]:
         started = _descendants(proc.pid)
         assert len(started) >= 5
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output.decode()[-4000:]
     text = output.decode()
