@@ -261,3 +261,78 @@ def fingerprint(samples: np.ndarray, algorithm_id: int = C.DEFAULT_ALGORITHM) ->
 def fingerprint_pcm(interleaved: np.ndarray, rate: int, channels: int, algorithm_id: int = 1):
     """The library API path: downmix, internal resampler, core."""
     return fingerprint(resample(downmix(interleaved, channels), rate), algorithm_id)
+
+
+def simhash(items: np.ndarray) -> int:
+    bits = (np.asarray(items, dtype=np.uint32)[:, None] >> np.arange(32, dtype=np.uint32)) & 1
+    ones = bits.sum(axis=0)
+    return int(((ones > len(items) - ones).astype(np.uint64) << np.arange(32, dtype=np.uint64)).sum())
+
+
+def extract_query(items: np.ndarray) -> np.ndarray:
+    items = np.asarray(items, dtype=np.uint32)
+    clean = int((items != C.SILENCE_ITEM).sum())
+    if clean == 0:
+        return np.empty(0, dtype=np.uint32)
+    out: list[int] = []
+    for v in items[max(0, min(clean - C.QUERY_LENGTH, C.QUERY_START)) :]:
+        if len(out) == C.QUERY_LENGTH:
+            break
+        if v != C.SILENCE_ITEM and int(v) & C.QUERY_MASK not in out:
+            out.append(int(v) & C.QUERY_MASK)
+    return np.array(out, dtype=np.uint32)
+
+
+def compare2(a: np.ndarray, b: np.ndarray, maxoffset: int) -> float:
+    """pg_acoustid's score; `table` reproduces the C code's shared allocation (see _compare)."""
+    a = np.asarray(a, dtype=np.uint32)
+    b = np.asarray(b, dtype=np.uint32)
+    if not len(a) or not len(b):
+        return 0.0
+    keys = C.MATCH_KEYS - 1
+    table = np.zeros(2 * keys + 1, dtype=np.uint16)
+    table[a >> C.MATCH_SHIFT] = np.arange(len(a), dtype=np.uint64).astype(np.uint16)
+    table[keys + (b >> C.MATCH_SHIFT)] = np.arange(len(b), dtype=np.uint64).astype(np.uint16)
+    apos, bpos = table[:keys].astype(np.int64), table[keys : 2 * keys].astype(np.int64)
+    hit = (apos != 0) & (bpos != 0)
+    offsets = (apos - bpos)[hit]
+    if maxoffset != 0:
+        offsets = offsets[(-maxoffset <= offsets) & (offsets <= maxoffset)]
+    topcount = topoff = 0
+    counts: dict[int, int] = {}
+    for off in offsets.tolist():
+        counts[off] = counts.get(off, 0) + 1
+        if counts[off] > topcount:
+            topcount, topoff = counts[off], off
+    minsize = min(len(a), len(b)) & ~1
+    if topoff < 0:
+        b = b[-topoff:]
+    else:
+        a = a[topoff:]
+    size = min(len(a), len(b)) // 2
+    if size == 0 or minsize == 0:
+        return 0.0
+    seen = table.view(np.uint8)
+    uniq = []
+    for x in (a, b):
+        seen[: keys] = 0
+        count = 0
+        for k in (x >> C.MATCH_SHIFT).tolist():
+            if not seen[k]:
+                seen[k] = 1
+                count += 1
+        uniq.append(count)
+    diversity = np.float32(
+        min(
+            min(1.0, float(np.float32(uniq[0] + 10) / np.float32(len(a))) + 0.5),
+            min(1.0, float(np.float32(uniq[1] + 10) / np.float32(len(b))) + 0.5),
+        )
+    )
+    if topcount < max(uniq) * 0.02:
+        return 0.0
+    biterror = int(np.unpackbits((a[: 2 * size] ^ b[: 2 * size]).view(np.uint8)).sum())
+    score = np.float32((size * 2.0 / minsize) * (1.0 - 2.0 * biterror / (64 * size)))
+    score = max(score, np.float32(0.0))
+    if diversity < 1.0:
+        score = np.float32(math.pow(float(score), 8.0 - 7.0 * float(diversity)))
+    return float(score)
