@@ -163,9 +163,13 @@ class AudioFile:
         if sample_rate:
             options["sample_rate"] = str(sample_rate)
         if channels:
-            options["ch_layout"] = f"{channels}C" if channels > 2 else ("mono", "stereo")[channels - 1]
+            options["ch_layout"] = (
+                f"{channels}C" if channels > 2 else ("mono", "stereo")[channels - 1]
+            )
         try:
-            self._container = av.open("pipe:0" if path == "-" else path, format=format, options=options)
+            self._container = av.open(
+                "pipe:0" if path == "-" else path, format=format, options=options
+            )
         except (av.FFmpegError, OSError) as exc:
             raise AudioError(f"Could not open the input file ({_av_reason(exc)})") from None
         if not self._container.streams.audio:
@@ -255,8 +259,12 @@ def fpcalc_samples(audio: AudioFile) -> Iterator[np.ndarray]:
     for frame in audio.frames():
         if frame.samples == 0:
             continue
-        if frame.format.name == "s16" and frame.rate == C.SAMPLE_RATE and len(frame.layout.channels) == 1:
-            yield np.frombuffer(frame.planes[0], dtype=np.int16, count=frame.samples)
+        if (
+            frame.format.name == "s16"
+            and frame.rate == C.SAMPLE_RATE
+            and len(frame.layout.channels) == 1
+        ):
+            yield np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16, count=frame.samples)
             continue
         if converter is None:
             converter = Converter(

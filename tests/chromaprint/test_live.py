@@ -171,8 +171,17 @@ def test_cli_whole_ten_minutes(files: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize(
     "rate,channels",
-    [(8000, 1), (11025, 2), (16000, 1), (22050, 2), (32000, 1), (44100, 2), (48000, 1),
-     (96000, 2), (44100, 6)],
+    [
+        (8000, 1),
+        (11025, 2),
+        (16000, 1),
+        (22050, 2),
+        (32000, 1),
+        (44100, 2),
+        (48000, 1),
+        (96000, 2),
+        (44100, 6),
+    ],
 )
 @pytest.mark.parametrize("algorithm", [1, 0, 3])
 def test_library_path_matches_libchromaprint(
@@ -192,7 +201,9 @@ def test_library_path_matches_libchromaprint(
 
 
 @pytest.mark.parametrize("algorithm", range(5))
-def test_all_algorithms_match_libchromaprint(libchromaprint: LibChromaprint, algorithm: int) -> None:
+def test_all_algorithms_match_libchromaprint(
+    libchromaprint: LibChromaprint, algorithm: int
+) -> None:
     case = Case("algos", 11025, 1, 32)
     pcm = (synthesize(case) >> 8).astype(np.int16)
     pcm[: 11025 * 2] //= 400  # near-silence in front, for TEST4's silence remover
