@@ -16,9 +16,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from nats.js.errors import NotFoundError
 
 from libs.common import localservers, migrations
 from libs.common.db import Database, database_url
+from libs.common.nats import FPINDEX, SUBMISSIONS, connect
 from libs.common.settings import DEFAULT_PG, Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,17 +90,17 @@ def migrated(settings: Settings) -> Iterator[Settings]:
         asyncio.run(migrations.drop_database(database_url(settings, db)))
 
 
-@pytest.fixture(scope="session")
-async def nats_streams(settings: Settings) -> AsyncIterator[Settings]:
-    """Deletes this run's streams at the end, whoever created them."""
-    from nats.js.errors import NotFoundError
-
-    from libs.common.nats import FPINDEX, SUBMISSIONS, connect
-
-    yield settings
+async def delete_streams(settings: Settings) -> None:
     nc = await connect(settings, "tests")
     js = nc.jetstream()
     for name in (SUBMISSIONS, FPINDEX):
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(settings.stream(name))
     await nc.close()
+
+
+@pytest.fixture(scope="session")
+async def nats_streams(settings: Settings) -> AsyncIterator[Settings]:
+    """Deletes this run's streams at the end, whoever created them."""
+    yield settings
+    await delete_streams(settings)

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     fingerprint_min_unique_items: int = Field(80, ge=0, description="reject sparser fingerprints")
     fingerprint_max_length_diff: int = Field(7, ge=0, description="seconds for a match")
     track_max_offset: int = Field(80, ge=0, description="compare2 max offset")
+    worker_batch_size: int = Field(32, ge=1, description="submissions fetched per pull")
+    worker_concurrency: int = Field(4, ge=1, description="submissions imported at once")
+    worker_max_deliveries: int = Field(
+        10, ge=1, description="failed deliveries before a submission is dead-lettered"
+    )
     outbox_delay: float = Field(300.0, ge=0, description="republish unhandled submissions after s")
 
     # Local development.
