@@ -360,6 +360,8 @@ async def service_b3(n: int, nq: int, workdir: Path) -> dict[str, object]:
         out["search_mixed_16_clients"] = await searches(svc.url, mixed, 16)
         assert svc.proc is not None
         out["server_rss_mb"] = rss_mb(svc.proc.pid)
+        async with httpx.AsyncClient(base_url=svc.url) as c:
+            out["segments"] = (await c.get("/main")).json()["stats"]["num_segments"]
     return out
 
 
