@@ -137,6 +137,7 @@ cdef struct Slot:
 
 cdef struct Table:
     Slot* slots
+    uint32_t* used      # slot index of every id inserted, in order: scans and clears in O(size)
     uint64_t cap
     uint64_t size
 
@@ -148,21 +149,37 @@ cdef inline uint64_t _mix(uint32_t x) noexcept nogil:
     return z ^ (z >> 31)
 
 
-cdef int _grow(Table* t) noexcept nogil:
-    cdef uint64_t newcap = t.cap * 2
-    cdef Slot* fresh = <Slot*>calloc(newcap, sizeof(Slot))
-    if fresh == NULL:
+cdef int _alloc(Table* t, uint64_t cap) noexcept nogil:
+    t.slots = <Slot*>calloc(cap, sizeof(Slot))
+    t.used = <uint32_t*>malloc((cap // 2 + 1) * sizeof(uint32_t))
+    t.cap = cap
+    t.size = 0
+    if t.slots == NULL or t.used == NULL:
+        free(t.slots)
+        free(t.used)
+        t.slots = NULL
+        t.used = NULL
         return -1
-    cdef uint64_t i, j
-    for i in range(t.cap):
-        if t.slots[i].id != 0:
-            j = _mix(t.slots[i].id) & (newcap - 1)
-            while fresh[j].id != 0:
-                j = (j + 1) & (newcap - 1)
-            fresh[j] = t.slots[i]
+    return 0
+
+
+cdef int _grow(Table* t) noexcept nogil:
+    cdef Table fresh
+    if _alloc(&fresh, t.cap * 2) != 0:
+        return -1
+    cdef uint64_t k, j
+    cdef Slot slot
+    for k in range(t.size):
+        slot = t.slots[t.used[k]]
+        j = _mix(slot.id) & (fresh.cap - 1)
+        while fresh.slots[j].id != 0:
+            j = (j + 1) & (fresh.cap - 1)
+        fresh.slots[j] = slot
+        fresh.used[k] = <uint32_t>j
+    fresh.size = t.size
     free(t.slots)
-    t.slots = fresh
-    t.cap = newcap
+    free(t.used)
+    t[0] = fresh
     return 0
 
 
@@ -181,10 +198,46 @@ cdef inline int _hit(Table* t, uint32_t id, uint32_t seg) noexcept nogil:
     t.slots[j].id = id
     t.slots[j].seg = seg
     t.slots[j].score = 1
+    t.used[t.size] = <uint32_t>j
     t.size += 1
     if t.size * 2 > t.cap:
         return _grow(t)
     return 0
+
+
+# Tables are pooled: a hot query grows its table to ~100k slots, and allocating that afresh
+# per search costs more in page faults than the search. Taken and returned with the GIL held.
+cdef enum:
+    POOL_SIZE = 32
+    POOL_MAX_CAP = 1 << 21
+    INITIAL_CAP = 4096
+cdef Table _pool[POOL_SIZE]
+cdef int _pooled = 0
+
+
+cdef int _take(Table* t):
+    global _pooled
+    if _pooled > 0:
+        _pooled -= 1
+        t[0] = _pool[_pooled]
+        return 0
+    return _alloc(t, INITIAL_CAP)
+
+
+cdef void _give(Table* t):
+    global _pooled
+    cdef uint64_t k
+    if t.slots == NULL:
+        return
+    if _pooled < POOL_SIZE and t.cap <= POOL_MAX_CAP:
+        for k in range(t.size):
+            t.slots[t.used[k]].id = 0
+        t.size = 0
+        _pool[_pooled] = t[0]
+        _pooled += 1
+    else:
+        free(t.slots)
+        free(t.used)
 
 
 cdef inline double _now() noexcept nogil:
@@ -292,10 +345,7 @@ def search(list segments, query, uint32_t floor, uint32_t score_pct, Py_ssize_t 
         segs[i].min_id = view.min_id
         segs[i].max_id = view.max_id
     cdef Table t
-    t.cap = 4096
-    t.size = 0
-    t.slots = <Slot*>calloc(t.cap, sizeof(Slot))
-    if t.slots == NULL:
+    if _take(&t) != 0:
         free(segs)
         raise MemoryError()
     cdef uint64_t scanned = 0
@@ -310,6 +360,7 @@ def search(list segments, query, uint32_t floor, uint32_t score_pct, Py_ssize_t 
     cdef uint32_t[::1] out_ids = ids
     cdef uint32_t[::1] out_scores = scores
     cdef bint first = True, shadowed
+    cdef Slot slot
     cdef Py_ssize_t s
     try:
         with nogil:
@@ -325,9 +376,10 @@ def search(list segments, query, uint32_t floor, uint32_t score_pct, Py_ssize_t 
                 if cand == NULL:
                     status = -1
             if status == 0 and limit > 0:
-                for j in range(t.cap):
-                    if t.slots[j].id != 0 and t.slots[j].score >= floor:
-                        cand[ncand] = ((<uint64_t>(0xFFFFFFFFu - t.slots[j].score)) << 32) | t.slots[j].id
+                for j in range(t.size):
+                    slot = t.slots[t.used[j]]
+                    if slot.score >= floor:
+                        cand[ncand] = ((<uint64_t>(0xFFFFFFFFu - slot.score)) << 32) | slot.id
                         ncand += 1
                 qsort(cand, ncand, sizeof(uint64_t), _cmp_u64)
                 for j in range(ncand):
@@ -353,7 +405,7 @@ def search(list segments, query, uint32_t floor, uint32_t score_pct, Py_ssize_t 
                             cut = <uint32_t>(<uint64_t>score * score_pct // 100)
     finally:
         free(cand)
-        free(t.slots)
+        _give(&t)
         free(segs)
     if status == -1:
         raise MemoryError()
