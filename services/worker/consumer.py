@@ -14,7 +14,6 @@ import time
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from libs.common import index_messages
@@ -56,11 +55,11 @@ class Consumer:
         while not stop.is_set():
             try:
                 batch = await sub.fetch(self.settings.worker_batch_size, timeout=1.0)
-            except NatsTimeout:
+            except TimeoutError:  # nats' own TimeoutError, or asyncio's from a short batch
                 continue
             await asyncio.gather(*(self._handle(msg) for msg in batch))
             info = await sub.consumer_info()
-            metrics.CONSUMER_PENDING.set(info.num_pending)
+            metrics.CONSUMER_PENDING.set(info.num_pending or 0)
 
     async def _handle(self, msg: Msg) -> None:
         async with self.slots:

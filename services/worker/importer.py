@@ -209,7 +209,8 @@ class Importer:
                 )
             else:
                 track_id = match.track_id if match is not None else await _new_track(fp)
-                fingerprint_id = await fp.scalar(
+                fingerprint_id = await _scalar_id(
+                    fp,
                     insert(Fingerprint)
                     .values(
                         fingerprint=to_int4(items),
@@ -219,7 +220,7 @@ class Importer:
                         track_id=track_id,
                         submission_count=1,
                     )
-                    .returning(Fingerprint.id)
+                    .returning(Fingerprint.id),
                 )
                 new = True
             links = await self._link(fp, sub, track_id)
@@ -324,9 +325,16 @@ def _signed32(value: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
+async def _scalar_id(session: AsyncSession, stmt: Any) -> int:
+    """The id a statement returns; a statement that returns none is a bug, not data."""
+    value = await session.scalar(stmt)
+    if value is None:
+        raise RuntimeError(f"no id returned by {stmt}")
+    return int(value)
+
+
 async def _new_track(fp: AsyncSession) -> int:
-    track_id: int = await fp.scalar(insert(Track).values(gid=uuid.uuid4()).returning(Track.id))
-    return track_id
+    return await _scalar_id(fp, insert(Track).values(gid=uuid.uuid4()).returning(Track.id))
 
 
 async def _upsert_id(
@@ -338,8 +346,7 @@ async def _upsert_id(
     for key in keys:
         column = getattr(model, key)
         query = query.where(column.is_(None) if values[key] is None else column == values[key])
-    row_id: int = await session.scalar(query.order_by(model.id).limit(1))
-    return row_id
+    return await _scalar_id(session, query.order_by(model.id).limit(1))
 
 
 async def _count_link(fp: AsyncSession, model: Any, track_id: int, column: str, value: Any) -> int:
@@ -349,5 +356,4 @@ async def _count_link(fp: AsyncSession, model: Any, track_id: int, column: str, 
         index_elements=["track_id", column],
         set_={"submission_count": model.submission_count + 1, "updated": func.now()},
     )
-    link_id: int = await fp.scalar(stmt.returning(model.id))
-    return link_id
+    return await _scalar_id(fp, stmt.returning(model.id))
