@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     track_max_offset: int = Field(80, ge=0, description="compare2 max offset")
     worker_batch_size: int = Field(32, ge=1, description="submissions fetched per pull")
     worker_concurrency: int = Field(4, ge=1, description="submissions imported at once")
+    worker_ack_wait: float = Field(
+        30.0, gt=0, description="seconds before an unacknowledged submission is redelivered"
+    )
     worker_max_deliveries: int = Field(
         10, ge=1, description="failed deliveries before a submission is dead-lettered"
     )

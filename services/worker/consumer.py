@@ -25,7 +25,6 @@ from services.worker.importer import Importer, Outcome, PermanentError, Result
 log = logging.getLogger(__name__)
 
 DURABLE = "worker"
-ACK_WAIT = 60.0
 MAX_RETRY_DELAY = 60.0
 
 
@@ -48,7 +47,7 @@ class Consumer:
             stream=self.settings.stream("SUBMISSIONS"),
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=ACK_WAIT,
+                ack_wait=self.settings.worker_ack_wait,
                 max_ack_pending=self.settings.worker_batch_size * 4,
             ),
         )
