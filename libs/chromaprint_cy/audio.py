@@ -1,0 +1,240 @@
+"""Audio decoding with PyAV, converted exactly as fpcalc converts it.
+
+fpcalc does not resample with libchromaprint: it has libswresample deliver 11025 Hz mono s16
+with a fixed set of options, and never flushes the converter at the end. We decode with PyAV and
+drive libswresample through ctypes with the same options. The system's libswresample is preferred
+(Debian bookworm's is the FFmpeg 5.1 build fpcalc itself uses, so the samples are identical);
+the copy bundled in the PyAV wheel is the fallback, whose newer s16 resampler can differ from
+FFmpeg 5.1 by an LSB on resampled 16-bit input.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import glob
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from . import constants as C
+
+
+class AudioError(Exception):
+    """A file could not be opened or decoded; `str()` is FFmpeg's reason, as fpcalc shows it."""
+
+
+@dataclass(frozen=True)
+class _FFmpeg:
+    swr: ctypes.CDLL
+    avutil: ctypes.CDLL
+    origin: str
+
+
+def _bind(swr_path: str, avutil_path: str, origin: str) -> _FFmpeg:
+    swr = ctypes.CDLL(swr_path)
+    avutil = ctypes.CDLL(avutil_path)
+    swr.swr_alloc.restype = ctypes.c_void_p
+    swr.swr_init.argtypes = [ctypes.c_void_p]
+    swr.swr_free.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+    swr.swr_get_out_samples.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    swr.swr_convert.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.c_int,
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.c_int,
+    ]
+    swr.swresample_version.restype = ctypes.c_uint
+    avutil.av_opt_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
+    avutil.av_opt_set_int.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int64,
+        ctypes.c_int,
+    ]
+    avutil.av_opt_set_double.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_double,
+        ctypes.c_int,
+    ]
+    avutil.av_get_sample_fmt.argtypes = [ctypes.c_char_p]
+    return _FFmpeg(swr, avutil, origin)
+
+
+@lru_cache(maxsize=1)
+def ffmpeg() -> _FFmpeg:
+    """The libswresample to convert with: the system's (fpcalc's own) first, else PyAV's."""
+    swr_name = ctypes.util.find_library("swresample")
+    avutil_name = ctypes.util.find_library("avutil")
+    if swr_name and avutil_name and "CHROMAPRINT_CY_BUNDLED_SWR" not in os.environ:
+        try:
+            return _bind(swr_name, avutil_name, "system")
+        except OSError:
+            pass
+    libs = Path(av.__file__).parent.parent / "av.libs"
+    swr_path = glob.glob(str(libs / "libswresample-*.so*"))
+    avutil_path = glob.glob(str(libs / "libavutil-*.so*"))
+    if not swr_path or not avutil_path:
+        raise AudioError("no libswresample found (install libswresample4)")
+    return _bind(swr_path[0], avutil_path[0], "PyAV")
+
+
+def swresample_version() -> str:
+    v = ffmpeg().swr.swresample_version()
+    return f"{v >> 16}.{(v >> 8) & 0xFF}.{v & 0xFF}"
+
+
+class Converter:
+    """One libswresample context with fpcalc's options; output is s16 interleaved."""
+
+    def __init__(
+        self, in_layout: str, in_format: str, in_rate: int, out_layout: str, out_rate: int
+    ) -> None:
+        lib = ffmpeg()
+        self._lib = lib
+        self._ctx = ctypes.c_void_p(lib.swr.swr_alloc())
+        opt = lib.avutil
+        fmt_in = opt.av_get_sample_fmt(in_format.encode())
+        fmt_out = opt.av_get_sample_fmt(b"s16")
+        checks = [
+            opt.av_opt_set(self._ctx, b"in_chlayout", in_layout.encode(), 0),
+            opt.av_opt_set(self._ctx, b"out_chlayout", out_layout.encode(), 0),
+            opt.av_opt_set_int(self._ctx, b"in_sample_fmt", fmt_in, 0),
+            opt.av_opt_set_int(self._ctx, b"out_sample_fmt", fmt_out, 0),
+            opt.av_opt_set_int(self._ctx, b"in_sample_rate", in_rate, 0),
+            opt.av_opt_set_int(self._ctx, b"out_sample_rate", out_rate, 0),
+        ]
+        if out_rate != in_rate:
+            for name, value in C.SWR_OPTIONS.items():
+                if isinstance(value, float):
+                    checks.append(opt.av_opt_set_double(self._ctx, name.encode(), value, 0))
+                else:
+                    checks.append(opt.av_opt_set_int(self._ctx, name.encode(), value, 0))
+        if fmt_in < 0 or any(checks) or lib.swr.swr_init(self._ctx) < 0:
+            self.close()
+            raise AudioError(
+                f"Could not create an audio converter instance ({in_format} {in_layout})"
+            )
+        self._channels = 1 if out_layout == "mono" else av.AudioLayout(out_layout).nb_channels
+
+    def convert(self, frame: av.AudioFrame) -> np.ndarray:
+        planes = [ctypes.c_void_p(p.buffer_ptr) for p in frame.planes]
+        src = (ctypes.c_void_p * len(planes))(*planes)
+        room = self._lib.swr.swr_get_out_samples(self._ctx, frame.samples)
+        out = np.empty(max(room, 0) * self._channels + self._channels, dtype=np.int16)
+        dst = (ctypes.c_void_p * 1)(out.ctypes.data)
+        n = self._lib.swr.swr_convert(self._ctx, dst, max(room, 0) + 1, src, frame.samples)
+        if n < 0:
+            raise AudioError("Error converting audio")
+        return out[: n * self._channels]
+
+    def close(self) -> None:
+        if self._ctx:
+            self._lib.swr.swr_free(ctypes.byref(self._ctx))
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _av_reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+class AudioFile:
+    """An opened input: its first audio stream, its duration, and its decoded frames."""
+
+    def __init__(
+        self,
+        path: str,
+        format: str | None = None,
+        sample_rate: int | None = None,
+        channels: int | None = None,
+    ) -> None:
+        options: dict[str, Any] = {}
+        if sample_rate:
+            options["sample_rate"] = str(sample_rate)
+        if channels:
+            options["ch_layout"] = f"{channels}C" if channels > 2 else ("mono", "stereo")[channels - 1]
+        try:
+            self._container = av.open("pipe:0" if path == "-" else path, format=format, options=options)
+        except (av.FFmpegError, OSError) as exc:
+            raise AudioError(f"Could not open the input file ({_av_reason(exc)})") from None
+        if not self._container.streams.audio:
+            self._container.close()
+            raise AudioError("Could not find any audio stream in the file")
+        self.stream = self._container.streams.audio[0]
+
+    @property
+    def duration_ms(self) -> int:
+        """Container duration in whole milliseconds: fpcalc reports metadata, not decoded length."""
+        s = self.stream
+        if s.duration is not None and s.time_base is not None:
+            return int(s.duration * s.time_base * 1000)
+        if self._container.duration is not None:
+            return int(self._container.duration // 1000)
+        return 0
+
+    def frames(self) -> Iterator[av.AudioFrame]:
+        try:
+            yield from self._container.decode(self.stream)
+        except av.FFmpegError as exc:
+            raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> AudioFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _layout_name(frame: av.AudioFrame) -> str:
+    return str(frame.layout.name)
+
+
+def fpcalc_samples(audio: AudioFile) -> Iterator[np.ndarray]:
+    """11025 Hz mono s16 blocks, as fpcalc feeds libchromaprint (the converter is not flushed)."""
+    converter: Converter | None = None
+    for frame in audio.frames():
+        if frame.samples == 0:
+            continue
+        if frame.format.name == "s16" and frame.rate == C.SAMPLE_RATE and len(frame.layout.channels) == 1:
+            yield np.frombuffer(frame.planes[0], dtype=np.int16, count=frame.samples)
+            continue
+        if converter is None:
+            converter = Converter(
+                _layout_name(frame), frame.format.name, frame.rate, "mono", C.SAMPLE_RATE
+            )
+        block = converter.convert(frame)
+        if len(block):
+            yield block
+
+
+def decode_pcm(path: str) -> tuple[np.ndarray, int, int]:
+    """(interleaved s16, rate, channels) at the native rate, as `ffmpeg -f s16le` produces it.
+
+    This is what pyacoustid's audioread backend hands to libchromaprint's API.
+    """
+    with AudioFile(path) as audio:
+        blocks: list[np.ndarray] = []
+        converter: Converter | None = None
+        rate = channels = 0
+        for frame in audio.frames():
+            if converter is None:
+                rate, channels = frame.rate, len(frame.layout.channels)
+                layout = _layout_name(frame)
+                converter = Converter(layout, frame.format.name, rate, layout, rate)
+            blocks.append(converter.convert(frame))
+    if converter is None:
+        raise AudioError("Not enough audio data")
+    return np.concatenate(blocks) if blocks else np.empty(0, np.int16), rate, channels

@@ -1,0 +1,138 @@
+"""`acoustid fpcalc` behaves like fpcalc: options, messages and exit codes (run as a subprocess)."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import CLIPS, run_cli, run_fpcalc
+
+SWEEP = CLIPS / "sweep_11k_mono.flac"
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = 11025) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype("<i2").tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def odd_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("odd")
+    (d / "empty.wav").write_bytes(b"")
+    (d / "garbage.bin").write_bytes(b"this is not audio at all\n" * 40)
+    t = np.arange(11025) / 11025
+    return {
+        "missing": d / "missing.wav",
+        "empty": d / "empty.wav",
+        "garbage": d / "garbage.bin",
+        "short": write_wav(d / "short.wav", np.sin(2 * np.pi * 440 * t) * 8000),
+        "nosamples": write_wav(d / "nosamples.wav", np.empty(0)),
+    }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-length", "3.9", "-raw", SWEEP],
+        ["-chunk", "4", "-json", SWEEP],
+        ["-chunk", "4", "-overlap", "-raw", "-signed", SWEEP],
+        ["-chunk", "3", "-overlap", "-json", "-raw", CLIPS / "melody_48k_stereo.flac"],
+        ["-plain", "-length", "0", SWEEP],
+        ["-algorithm", "1", "-raw", SWEEP],
+        ["-algorithm", "3", "-json", CLIPS / "speech_22k_mono.flac"],
+        ["-algorithm", "4", "-raw", "-length", "5", CLIPS / "speech_22k_mono.flac"],
+        ["-algorithm", "5", "-text", CLIPS / "chord_44k_stereo.flac"],
+        ["-length", "x", "-json", SWEEP],
+    ],
+    ids=lambda a: " ".join(map(str, a))[:40],
+)
+def test_same_stdout_as_fpcalc(args: list) -> None:
+    ours, theirs = run_cli(*args), run_fpcalc(*args)
+    assert ours.stdout == theirs.stdout
+    assert ours.returncode == 0, ours.stderr
+
+
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("missing", "Could not open the input file (No such file or directory)"),
+        ("empty", "Could not open the input file (Invalid data found when processing input)"),
+        ("garbage", "Could not open the input file (Invalid data found when processing input)"),
+        ("short", "Empty fingerprint"),
+        ("nosamples", "Not enough audio data"),
+    ],
+)
+def test_error_messages(odd_files: dict[str, Path], kind: str, message: str) -> None:
+    ours = run_cli(odd_files[kind])
+    theirs = run_fpcalc(odd_files[kind])
+    assert f"ERROR: {message}\n" in theirs.stderr
+    assert ours.stderr == f"ERROR: {message}\n"
+    assert ours.stdout == "" and ours.returncode == 2 == theirs.returncode
+
+
+def test_bad_file_does_not_stop_the_others(odd_files: dict[str, Path]) -> None:
+    proc = run_cli("-plain", odd_files["missing"], SWEEP, odd_files["short"], SWEEP)
+    assert len(proc.stdout.splitlines()) == 2
+    assert proc.returncode == 2
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["-algorithm", "9", "x"], "The argument for -algorithm must be 1 - 5"),
+        (["-length", "-5", "x"], "The argument for -length must be a positive number"),
+        (["-chunk", "-1", "x"], "The argument for -chunk must be a positive number"),
+        (["-rate", "-1", "x"], "The argument for -rate must be a positive number"),
+        (["-channels", "0", "x"], "The argument for -channels must be a non-zero positive number"),
+        (["-foo"], "Unknown option -foo"),
+        (["-length"], "Unknown option -length"),
+        ([], "No input files"),
+    ],
+)
+def test_usage_errors(args: list[str], message: str) -> None:
+    ours, theirs = run_cli(*args), run_fpcalc(*args)
+    assert ours.stderr == theirs.stderr == f"ERROR: {message}\n"
+    assert ours.returncode == theirs.returncode == 2
+
+
+def test_help_and_version() -> None:
+    ours, theirs = run_cli("-h").stdout, run_fpcalc("-h").stdout.replace("/usr/bin/fpcalc", "fpcalc")
+    assert ours == theirs
+    version = run_cli("-version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("fpcalc version 1.5.1 (FFmpeg Lavc")
+
+
+def test_raw_pcm_input(tmp_path: Path) -> None:
+    pcm = (np.sin(np.arange(11025 * 8) * 0.05) * 9000).astype("<i2")
+    path = tmp_path / "audio.raw"
+    path.write_bytes(pcm.tobytes())
+    args = ["-format", "s16le", "-rate", "11025", "-channels", "1", "-raw", "-json", path]
+    ours, theirs = run_cli(*args), run_fpcalc(*args)
+    assert ours.stdout.split('"fingerprint"')[1] == theirs.stdout.split('"fingerprint"')[1]
+    assert ours.returncode == 0, ours.stderr
+
+
+def test_stdin_input() -> None:
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    data = SWEEP.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "libs.chromaprint_cy.fpcalc", "-raw", "-plain", "-"],
+        input=data,
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+    )
+    theirs = run_fpcalc("-raw", "-plain", SWEEP)
+    assert proc.stdout.decode() == theirs.stdout
