@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from libs.common.errors import ErrorCode, WebServiceError
 
@@ -79,3 +80,19 @@ def require(params: Params, name: str) -> str:
     if not value:
         raise WebServiceError(ErrorCode.MISSING_PARAMETER, name)
     return value
+
+
+T = TypeVar("T")
+
+
+def parse_batch(suffixes: list[str], parse_one: Callable[[str], T]) -> list[tuple[str, T]]:
+    """Each suffix parsed on its own; a bad one is dropped, unless nothing parsed so far and it
+    is the last one, in which case its error is the answer (the original's batch rule)."""
+    parsed: list[tuple[str, T]] = []
+    for position, suffix in enumerate(suffixes):
+        try:
+            parsed.append((suffix, parse_one(suffix)))
+        except WebServiceError:
+            if not parsed and position == len(suffixes) - 1:
+                raise
+    return parsed

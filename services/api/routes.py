@@ -7,10 +7,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.api import tracks, users
+from services.api import submit, tracks, users
 from services.api.endpoint import Endpoint
+from services.api.formats import Format
 
 ENDPOINTS: list[Endpoint[Any]] = [
+    Endpoint(
+        "/v2/submit",
+        "SubmitHandler",
+        "Submit fingerprints with what is known about them, for import",
+        submit.parse_submit,
+        submit.run_submit,
+    ),
+    Endpoint(
+        "/v2/submission_status",
+        "SubmissionStatusHandler",
+        "Whether submissions have been imported, and into which AcoustID",
+        submit.parse_submission_status,
+        submit.run_submission_status,
+    ),
     Endpoint(
         "/v2/track/list_by_mbid",
         "TrackListByMBIDHandler",
@@ -52,5 +67,13 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Find or create the user of a MusicBrainz OAuth2 access token (HTTPS only)",
         users.parse_create_musicbrainz,
         users.run_create_musicbrainz,
+    ),
+    Endpoint(
+        "/submit",
+        "v1.SubmitHandler",
+        "Legacy v1 submit (XML only, length instead of duration)",
+        submit.parse_legacy_submit,
+        submit.run_submit,
+        forced_format=Format.XML,
     ),
 ]

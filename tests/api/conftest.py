@@ -7,17 +7,22 @@ build their own app with tiny limits) ever see error 14.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+import numpy as np
 import pytest
 from fastapi import FastAPI
+from nats.js.errors import NotFoundError
 
+from libs.chromaprint_cy.codec import encode_fingerprint
 from libs.common.apikeys import generate_api_key
 from libs.common.db import Database, Databases
 from libs.common.models.app import Account, Application
+from libs.common.nats import SUBMISSIONS, connect
 from libs.common.settings import Settings
 from services.api.app import create_app
 
@@ -98,3 +103,26 @@ def client(api: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
 @pytest.fixture(scope="session")
 async def keys(settings_api: Settings) -> Keys:
     return await create_keys(settings_api)
+
+
+def make_fingerprint(seed: int, size: int = 300) -> str:
+    """A compressed algorithm-1 fingerprint of random items, as fpcalc would print one."""
+    rng = np.random.default_rng(seed)
+    return encode_fingerprint(rng.integers(0, 2**32, size, dtype=np.uint32))
+
+
+async def stream_messages(settings: Settings) -> list[tuple[bytes, dict[str, str]]]:
+    """Every message still on this run's SUBMISSIONS stream (no worker runs in these tests)."""
+    nc = await connect(settings, "tests")
+    try:
+        js = nc.jetstream()
+        name = settings.stream(SUBMISSIONS)
+        state = (await js.stream_info(name)).state
+        messages = []
+        for seq in range(state.first_seq, state.last_seq + 1):
+            with contextlib.suppress(NotFoundError):
+                msg = await js.get_msg(name, seq)
+                messages.append((msg.data or b"", dict(msg.headers or {})))
+        return messages
+    finally:
+        await nc.close()
