@@ -158,13 +158,18 @@ class AudioFile:
         sample_rate: int | None = None,
         channels: int | None = None,
     ) -> None:
+        self._path = path
         options: dict[str, Any] = {}
         if sample_rate:
             options["sample_rate"] = str(sample_rate)
         if channels:
-            options["ch_layout"] = f"{channels}C" if channels > 2 else ("mono", "stereo")[channels - 1]
+            options["ch_layout"] = (
+                f"{channels}C" if channels > 2 else ("mono", "stereo")[channels - 1]
+            )
         try:
-            self._container = av.open("pipe:0" if path == "-" else path, format=format, options=options)
+            self._container = av.open(
+                "pipe:0" if path == "-" else path, format=format, options=options
+            )
         except (av.FFmpegError, OSError) as exc:
             raise AudioError(f"Could not open the input file ({_av_reason(exc)})") from None
         if not self._container.streams.audio:
@@ -176,6 +181,10 @@ class AudioFile:
     def duration_ms(self) -> int:
         """Container duration in whole milliseconds: fpcalc reports metadata, not decoded length."""
         s = self.stream
+        if self._path != "-" and self._container.format.name == "mp3":
+            frames_ms = mp3_header_duration_ms(self._path)
+            if frames_ms is not None:
+                return frames_ms
         if s.duration is not None and s.time_base is not None:
             return int(s.duration * s.time_base * 1000)
         if self._container.duration is not None:
@@ -198,6 +207,48 @@ class AudioFile:
         self.close()
 
 
+def mp3_header_duration_ms(path: str) -> int | None:
+    """Duration from an MP3's Xing/Info/VBRI frame count, padding included.
+
+    FFmpeg 5.1 (fpcalc's) reports `frames * samples_per_frame` for such files; newer FFmpeg, as
+    bundled with PyAV, subtracts the encoder delay and padding, so we read the count ourselves.
+    """
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    pos = 0
+    if head[:3] == b"ID3" and len(head) >= 10:
+        size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+        pos = 10 + size + (10 if head[5] & 0x10 else 0)
+        if pos + 4 > len(head):
+            with open(path, "rb") as f:
+                f.seek(pos)
+                head = f.read(1 << 16)
+            pos = 0
+    while pos + 4 <= len(head) and not (head[pos] == 0xFF and head[pos + 1] & 0xE0 == 0xE0):
+        pos += 1
+    if pos + 40 > len(head):
+        return None
+    version = (head[pos + 1] >> 3) & 3  # 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5
+    rate_index = (head[pos + 2] >> 2) & 3
+    mono = (head[pos + 3] >> 6) == 3
+    if version == 1 or rate_index == 3 or (head[pos + 1] >> 1) & 3 != 1:
+        return None
+    rate = (44100, 48000, 32000)[rate_index] >> {3: 0, 2: 1, 0: 2}[version]
+    spf = 1152 if version == 3 else 576
+    side = (17 if mono else 32) if version == 3 else (9 if mono else 17)
+    frames = None
+    xing = pos + 4 + side
+    if head[xing : xing + 4] in (b"Xing", b"Info"):
+        flags = int.from_bytes(head[xing + 4 : xing + 8], "big")
+        if flags & 1:
+            frames = int.from_bytes(head[xing + 8 : xing + 12], "big")
+    elif head[pos + 36 : pos + 40] == b"VBRI":
+        frames = int.from_bytes(head[pos + 50 : pos + 54], "big")
+    if not frames:
+        return None
+    return frames * spf * 1000 // rate
+
+
 def _layout_name(frame: av.AudioFrame) -> str:
     return str(frame.layout.name)
 
@@ -208,8 +259,12 @@ def fpcalc_samples(audio: AudioFile) -> Iterator[np.ndarray]:
     for frame in audio.frames():
         if frame.samples == 0:
             continue
-        if frame.format.name == "s16" and frame.rate == C.SAMPLE_RATE and len(frame.layout.channels) == 1:
-            yield np.frombuffer(frame.planes[0], dtype=np.int16, count=frame.samples)
+        if (
+            frame.format.name == "s16"
+            and frame.rate == C.SAMPLE_RATE
+            and len(frame.layout.channels) == 1
+        ):
+            yield np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16, count=frame.samples)
             continue
         if converter is None:
             converter = Converter(

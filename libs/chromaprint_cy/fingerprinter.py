@@ -28,9 +28,7 @@ class Fingerprinter:
         self._bands = band_of_bin(algo.frame_size)
         self._filters = algo.filter_table()
         self._thresholds = algo.threshold_table()
-        self._silence = (
-            _core.SilenceRemover(C.SILENCE_THRESHOLD) if algo.remove_silence else None
-        )
+        self._silence = _core.SilenceRemover(C.SILENCE_THRESHOLD) if algo.remove_silence else None
         self.start()
 
     def start(self) -> None:

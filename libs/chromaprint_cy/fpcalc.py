@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -24,27 +24,35 @@ from .fingerprinter import Fingerprinter
 
 VERSION = "1.5.1"
 
-USAGE = """\
-Usage: {prog} [OPTIONS] FILE [FILE...]
-
-Generate fingerprints from audio files/streams.
-
-Options:
-  -format NAME   Set the input format name
-  -rate NUM      Set the sample rate of the input audio
-  -channels NUM  Set the number of channels in the input audio
-  -length SECS   Restrict the duration of the processed input audio (default 120)
-  -chunk SECS    Split the input audio into chunks of this duration
-  -algorithm NUM Set the algorithm method (default 2)
-  -overlap       Overlap the chunks slightly to make sure audio on the edges is fingerprinted
-  -ts            Output UNIX timestamps for chunked results, useful when fingerprinting real-time audio stream
-  -raw           Output fingerprints in the uncompressed format
-  -signed        Change the uncompressed format from unsigned integers to signed (for pg_acoustid compatibility)
-  -json          Print the output in JSON format
-  -text          Print the output in text format
-  -plain         Print the just the fingerprint in text format
-  -version       Print version information
-"""
+_OPTIONS = (
+    ("-format NAME", "Set the input format name"),
+    ("-rate NUM", "Set the sample rate of the input audio"),
+    ("-channels NUM", "Set the number of channels in the input audio"),
+    ("-length SECS", "Restrict the duration of the processed input audio (default 120)"),
+    ("-chunk SECS", "Split the input audio into chunks of this duration"),
+    ("-algorithm NUM", "Set the algorithm method (default 2)"),
+    ("-overlap", "Overlap the chunks slightly to make sure audio on the edges is fingerprinted"),
+    (
+        "-ts",
+        "Output UNIX timestamps for chunked results, "
+        "useful when fingerprinting real-time audio stream",
+    ),
+    ("-raw", "Output fingerprints in the uncompressed format"),
+    (
+        "-signed",
+        "Change the uncompressed format from unsigned integers to signed "
+        "(for pg_acoustid compatibility)",
+    ),
+    ("-json", "Print the output in JSON format"),
+    ("-text", "Print the output in text format"),
+    ("-plain", "Print the just the fingerprint in text format"),
+    ("-version", "Print version information"),
+)
+USAGE = (
+    "Usage: fpcalc [OPTIONS] FILE [FILE...]\n\n"
+    "Generate fingerprints from audio files/streams.\n\nOptions:\n"
+    + "".join(f"  {name:<14} {text}\n" for name, text in _OPTIONS)
+)
 
 EXIT_USAGE = 2
 EXIT_DECODE = 3
@@ -174,7 +182,7 @@ class _Printer:
         self.out.flush()
 
 
-def _blocks(path: str, opts: Options, duration: list[float]) -> Iterator[np.ndarray]:
+def _blocks(path: str, opts: Options, duration: list[float]) -> Generator[np.ndarray, None, None]:
     with audio.AudioFile(path, opts.format, opts.rate or None, opts.channels or None) as src:
         duration.append(src.duration_ms / 1000.0)
         yield from audio.fpcalc_samples(src)
@@ -250,7 +258,9 @@ def version_line() -> str:
     libs = av.library_versions
     lavc = ".".join(map(str, libs["libavcodec"]))
     lavf = ".".join(map(str, libs["libavformat"]))
-    return f"fpcalc version {VERSION} (FFmpeg Lavc{lavc} Lavf{lavf} SwR{audio.swresample_version()})"
+    return (
+        f"fpcalc version {VERSION} (FFmpeg Lavc{lavc} Lavf{lavf} SwR{audio.swresample_version()})"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -261,7 +271,7 @@ def main(argv: list[str]) -> int:
         err.write(f"ERROR: {exc}\n")
         return EXIT_USAGE
     if opts.help:
-        out.write(USAGE.format(prog="fpcalc"))
+        out.write(USAGE)
         return 0
     if opts.version:
         out.write(version_line() + "\n")

@@ -266,7 +266,9 @@ def fingerprint_pcm(interleaved: np.ndarray, rate: int, channels: int, algorithm
 def simhash(items: np.ndarray) -> int:
     bits = (np.asarray(items, dtype=np.uint32)[:, None] >> np.arange(32, dtype=np.uint32)) & 1
     ones = bits.sum(axis=0)
-    return int(((ones > len(items) - ones).astype(np.uint64) << np.arange(32, dtype=np.uint64)).sum())
+    return int(
+        ((ones > len(items) - ones).astype(np.uint64) << np.arange(32, dtype=np.uint64)).sum()
+    )
 
 
 def extract_query(items: np.ndarray) -> np.ndarray:
@@ -315,7 +317,7 @@ def compare2(a: np.ndarray, b: np.ndarray, maxoffset: int) -> float:
     seen = table.view(np.uint8)
     uniq = []
     for x in (a, b):
-        seen[: keys] = 0
+        seen[:keys] = 0
         count = 0
         for k in (x >> C.MATCH_SHIFT).tolist():
             if not seen[k]:

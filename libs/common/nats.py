@@ -29,6 +29,11 @@ def submissions_subject(settings: Settings) -> str:
     return settings.subject("submissions")
 
 
+def dead_letter_subject(settings: Settings) -> str:
+    """Where submissions go that failed for a reason retrying will not fix (kept, with why)."""
+    return settings.subject("submissions.dead")
+
+
 def fpindex_subject(settings: Settings, shard: int | str) -> str:
     """Subject of one index shard; ``"*"`` gives the wildcard covering all shards."""
     return settings.subject(f"fpindex.{shard}")
@@ -38,7 +43,7 @@ def stream_configs(settings: Settings) -> list[StreamConfig]:
     return [
         StreamConfig(
             name=settings.stream(SUBMISSIONS),
-            subjects=[submissions_subject(settings)],
+            subjects=[submissions_subject(settings), dead_letter_subject(settings)],
             retention=RetentionPolicy.WORK_QUEUE,
             storage=StorageType.FILE,
             duplicate_window=DEDUPE_WINDOW_SECONDS,

@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     index_shard: int = Field(0, ge=0, description="the shard this index process owns")
     index_data_dir: Path = Field(Path(".dev/index"), description="index segments and manifest")
     index_timeout: float = Field(1.0, gt=0, description="seconds a lookup waits for the shards")
+    index_checkpoint_postings: int = Field(
+        1_000_000, gt=0, description="freeze memory segments into a file past this many postings"
+    )
+    index_checkpoint_age: float = Field(
+        60.0, gt=0, description="seconds an unfrozen write may wait for its checkpoint"
+    )
+    index_peers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="index URLs of this shard's other replicas; an empty replica copies a snapshot",
+    )
 
     # Web service behaviour.
     cluster_secret: str = Field("", description="secret of the internal API; empty disables it")
@@ -109,6 +119,11 @@ class Settings(BaseSettings):
     fingerprint_min_unique_items: int = Field(80, ge=0, description="reject sparser fingerprints")
     fingerprint_max_length_diff: int = Field(7, ge=0, description="seconds for a match")
     track_max_offset: int = Field(80, ge=0, description="compare2 max offset")
+    worker_batch_size: int = Field(32, ge=1, description="submissions fetched per pull")
+    worker_concurrency: int = Field(4, ge=1, description="submissions imported at once")
+    worker_max_deliveries: int = Field(
+        10, ge=1, description="failed deliveries before a submission is dead-lettered"
+    )
     outbox_delay: float = Field(300.0, ge=0, description="republish unhandled submissions after s")
 
     # Local development.
@@ -117,7 +132,9 @@ class Settings(BaseSettings):
     # Logging.
     log_level: str = Field("INFO", description="root log level")
 
-    @field_validator("nats_servers", "index_urls", "rate_limit_overrides", mode="before")
+    @field_validator(
+        "nats_servers", "index_urls", "index_peers", "rate_limit_overrides", mode="before"
+    )
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _csv(value)

@@ -103,7 +103,10 @@ def test_usage_errors(args: list[str], message: str) -> None:
 
 
 def test_help_and_version() -> None:
-    ours, theirs = run_cli("-h").stdout, run_fpcalc("-h").stdout.replace("/usr/bin/fpcalc", "fpcalc")
+    ours, theirs = (
+        run_cli("-h").stdout,
+        run_fpcalc("-h").stdout.replace("/usr/bin/fpcalc", "fpcalc"),
+    )
     assert ours == theirs
     version = run_cli("-version")
     assert version.returncode == 0

@@ -114,7 +114,9 @@ def test_silence_remover() -> None:
     remover = SilenceRemover(vec["threshold"])
     out = remover.feed(np.array(vec["input"], dtype=np.int16))
     assert out.tolist() == vec["output"]
-    assert reference.remove_silence(np.array(vec["input"]), vec["threshold"]).tolist() == vec["output"]
+    assert (
+        reference.remove_silence(np.array(vec["input"]), vec["threshold"]).tolist() == vec["output"]
+    )
 
 
 def test_chromagram() -> None:

@@ -207,3 +207,25 @@ class FpindexMeta(FingerprintBase):
     last_deleted_created: Mapped[optional_ts]
     last_deleted_xid: Mapped[int | None] = mapped_column(XID8)
     updated: Mapped[updated_ts]
+
+
+class SubmissionImport(FingerprintBase):
+    """What importing one submission did in this database, written in the same transaction.
+
+    The importer writes to two databases without two-phase commit; when it dies between the
+    two commits, the redelivered submission finds this row and finishes the ingest side with
+    the same ids instead of inserting a second fingerprint or counting a link twice.
+    """
+
+    __tablename__ = "submission_import"
+
+    submission_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    fingerprint_id: Mapped[int] = mapped_column(Integer)
+    track_id: Mapped[int] = mapped_column(Integer)
+    new_fingerprint: Mapped[bool] = mapped_column(Boolean)
+    track_mbid_id: Mapped[int | None] = mapped_column(Integer)
+    track_puid_id: Mapped[int | None] = mapped_column(Integer)
+    track_meta_id: Mapped[int | None] = mapped_column(Integer)
+    track_foreignid_id: Mapped[int | None] = mapped_column(Integer)
+    meta_id: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[created_ts]

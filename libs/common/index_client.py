@@ -1,0 +1,129 @@
+"""Scatter-gather search over the index shards, for the API and the worker.
+
+Every shard holds the documents with ``id % shards == shard``, so a lookup asks all of them
+at once and merges their top lists by (score desc, id asc). A shard that fails or misses the
+deadline is logged, counted in ``index_shard_failures_total`` and named in the result, never
+silently left out: the caller decides whether a partial answer is good enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+import msgpack
+from prometheus_client import Counter
+
+from libs.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MSGPACK = "application/vnd.msgpack"
+
+SHARD_FAILURES = Counter(
+    "index_shard_failures_total", "Index shard requests that failed or timed out", ["shard"]
+)
+
+
+class IndexUnavailable(Exception):
+    """No shard answered; there is no partial result to return."""
+
+
+@dataclass(frozen=True)
+class Match:
+    id: int
+    score: int
+
+
+@dataclass
+class SearchResult:
+    matches: list[Match]
+    failed_shards: list[int] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed_shards
+
+
+class IndexClient:
+    """One pooled HTTP client per process; ``close`` at shutdown."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        index: str = "main",
+        timeout: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not urls:
+            raise ValueError("no index shards configured")
+        self.urls = list(urls)
+        self.index = index
+        self.timeout = timeout
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IndexClient:
+        return cls(settings.index_urls, settings.index_name, settings.index_timeout)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> IndexClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def search(
+        self,
+        query: Sequence[int],
+        *,
+        limit: int = 10,
+        min_score: int | None = None,
+        score_pct: int | None = None,
+    ) -> SearchResult:
+        """Top ``limit`` matches over all shards; raises IndexUnavailable if none answered.
+
+        The relative cut (``score_pct`` of the best score) is applied again after merging,
+        because each shard only knew its own best score.
+        """
+        body: dict[str, object] = {"q": [int(t) for t in query], "l": limit}
+        body["t"] = int(self.timeout * 1000)
+        if min_score is not None:
+            body["m"] = min_score
+        if score_pct is not None:
+            body["s"] = score_pct
+        payload = msgpack.packb(body)
+        answers = await asyncio.gather(
+            *(self._shard(shard, url, payload) for shard, url in enumerate(self.urls))
+        )
+        failed = [shard for shard, answer in enumerate(answers) if answer is None]
+        if len(failed) == len(self.urls):
+            raise IndexUnavailable(f"all {len(failed)} index shards failed")
+        merged = sorted(
+            (m for answer in answers if answer for m in answer), key=lambda m: (-m.score, m.id)
+        )
+        if merged:
+            cut = merged[0].score * (10 if score_pct is None else score_pct) // 100
+            merged = [m for m in merged if m.score >= cut]
+        return SearchResult(merged[:limit], failed)
+
+    async def _shard(self, shard: int, url: str, payload: bytes) -> list[Match] | None:
+        try:
+            resp = await self._http.post(
+                f"{url.rstrip('/')}/{self.index}/_search",
+                content=payload,
+                headers={"content-type": MSGPACK, "accept": MSGPACK},
+                timeout=self.timeout,
+            )
+            resp.raise_for_status()
+            data = msgpack.unpackb(resp.content)
+            return [Match(int(r["i"]), int(r["s"])) for r in data["r"]]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            SHARD_FAILURES.labels(str(shard)).inc()
+            log.warning("index shard %d (%s) failed: %r", shard, url, exc)
+            return None

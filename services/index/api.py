@@ -1,0 +1,398 @@
+"""fpindex's HTTP API: its routes, defaults, limits, error names and body encodings.
+
+Bodies are JSON or msgpack. The request's ``Content-Type`` decides how it is read (no header
+with a body means msgpack, anything else is 415); the response follows ``Accept`` when it
+names one of the two, else mirrors the request. msgpack bodies use the first letter of each
+field name (``{"q": [...], "l": 10}``), JSON the full names, as the anchor does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import numpy as np
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from libs.common import index_messages
+from libs.common.index_messages import Change, InvalidChange
+from services.index import kernel, metrics
+from services.index.replication import Replicator, WriteRefused
+from services.index.store import Store
+
+JSON = "application/json"
+MSGPACK = "application/vnd.msgpack"
+MSGPACK_ALIASES = {MSGPACK, "application/msgpack", "application/x-msgpack"}
+MAX_BODY = 16 * 1024 * 1024
+MAX_QUERY_TERMS = index_messages.MAX_TERMS
+DEFAULT_LIMIT, MAX_LIMIT = 40, 100
+DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS = 500, 10_000
+DEFAULT_SCORE_PCT = 10
+MAX_POSTINGS_PER_TERM = 1000
+INDEX_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+GENERATION = 1
+SNAPSHOT_CHUNK = 1 << 20
+
+
+class ApiError(Exception):
+    def __init__(self, name: str, status: int) -> None:
+        super().__init__(name)
+        self.name = name
+        self.status = status
+
+
+@dataclass
+class IndexState:
+    """What the routes need; ``store`` and ``replicator`` are None until the index has loaded."""
+
+    name: str
+    write_timeout: float
+    store: Store | None = None
+    replicator: Replicator | None = None
+
+
+def min_score_default(query_length: int) -> int:
+    """fpindex's floor: 5 % of the raw (pre-dedupe) query length, rounded up."""
+    return (query_length + 19) // 20
+
+
+def _media(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+class Body:
+    """A decoded request body that reads fields by full (JSON) or first-letter (msgpack) name."""
+
+    def __init__(self, data: dict[str, Any], msgpack_keys: bool) -> None:
+        self.data = data
+        self.short = msgpack_keys
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.data.get(name[0] if self.short else name, default)
+
+
+async def read_body(request: Request) -> tuple[Body, str]:
+    kind = _media(request.headers.get("content-type"))
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY:
+        raise ApiError("RequestTooLarge", 413)
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError("RequestTooLarge", 413)
+    if kind and kind != JSON and kind not in MSGPACK_ALIASES:
+        raise ApiError("UnsupportedMediaType", 415)
+    fmt = JSON if kind == JSON else MSGPACK
+    if not raw:
+        return Body({}, fmt == MSGPACK), (JSON if not kind else fmt)
+    try:
+        data = json.loads(raw) if fmt == JSON else msgpack.unpackb(raw, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise ApiError("BadRequest", 400) from exc
+    if not isinstance(data, dict):
+        raise ApiError("BadRequest", 400)
+    return Body(data, fmt == MSGPACK), fmt
+
+
+def response_format(request: Request, request_format: str) -> str:
+    for part in request.headers.get("accept", "").split(","):
+        kind = _media(part)
+        if kind == JSON:
+            return JSON
+        if kind in MSGPACK_ALIASES:
+            return MSGPACK
+    return request_format
+
+
+def render(fmt: str, full: Any, short: Any, status: int = 200) -> Response:
+    if fmt == MSGPACK:
+        return Response(msgpack.packb(short), status_code=status, media_type=MSGPACK)
+    return Response(json.dumps(full), status_code=status, media_type=JSON)
+
+
+def error_response(request: Request, exc: ApiError | WriteRefused) -> Response:
+    fmt = response_format(request, JSON)
+    body = {"error": exc.name}
+    return render(fmt, body, body, exc.status)
+
+
+def _int(value: Any, default: int | None = None) -> int:
+    if value is None and default is not None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError("BadRequest", 400)
+    return value
+
+
+def _changes(body: Body) -> list[Change]:
+    raw = body.get("changes")
+    if not isinstance(raw, list):
+        raise ApiError("BadRequest", 400)
+    out: list[Change] = []
+    for item in raw:
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ApiError("BadRequest", 400)
+        ((kind, value),) = item.items()
+        if not isinstance(value, dict):
+            raise ApiError("BadRequest", 400)
+        inner = Body(value, body.short)
+        if kind == ("i" if body.short else "insert"):
+            out.append(index_messages.insert(inner.get("id"), inner.get("hashes")))
+        elif kind == ("d" if body.short else "delete"):
+            out.append(index_messages.delete(inner.get("id")))
+        elif kind == ("s" if body.short else "set_metadata"):
+            out.append(_set(inner.get("entries"), body.short))
+        else:
+            raise ApiError("BadRequest", 400)
+    metadata = body.get("metadata")
+    if metadata is not None:
+        out.append(index_messages.set_attributes(metadata))
+    return out
+
+
+def _set(entries: Any, short: bool) -> Change:
+    if not isinstance(entries, list):
+        raise ApiError("BadRequest", 400)
+    values = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ApiError("BadRequest", 400)
+        e = Body(entry, short)
+        values[e.get("key")] = e.get("value")
+    return index_messages.set_attributes(values)
+
+
+def _parse_id(value: str) -> int:
+    if not value.isdigit():
+        raise ApiError("InvalidFingerprintId", 400)
+    try:
+        return index_messages.check_id(int(value))
+    except InvalidChange as exc:
+        raise ApiError("InvalidFingerprintId", 400) from exc
+
+
+async def run_search(
+    store: Store,
+    query: Any,
+    limit: int,
+    min_score: int,
+    score_pct: int,
+    timeout: float,
+) -> list[tuple[int, int]]:
+    """One search off the event loop, timed and counted; shared by HTTP and legacy routes."""
+    terms = np.asarray(query, dtype=np.uint32)
+    started = time.perf_counter()
+    try:
+        results, scanned = await asyncio.to_thread(
+            store.search,
+            terms,
+            limit=limit,
+            min_score=min_score,
+            score_pct=score_pct,
+            timeout=timeout,
+            max_per_term=MAX_POSTINGS_PER_TERM,
+        )
+    except kernel.SearchTimeout:
+        metrics.SEARCH_TIMEOUTS.inc()
+        raise
+    metrics.SEARCH_DURATION.observe(time.perf_counter() - started)
+    metrics.SEARCHES.inc()
+    (metrics.SEARCH_HITS if results else metrics.SEARCH_MISSES).inc()
+    if len(terms):
+        metrics.SCANNED_DOCS_PER_HASH.observe(scanned / len(terms))
+    return results
+
+
+async def write(state: IndexState, changes: list[Change], expected: int | None = None) -> int:
+    """Publishes to FPINDEX, then waits until this replica applied it (read-your-writes)."""
+    replicator = state.replicator
+    if replicator is None:
+        raise ApiError("IndexNotReady", 503)
+    version = await replicator.publish(changes, expected)
+    await replicator.wait_applied(version, state.write_timeout)
+    return version
+
+
+def install(app: FastAPI, state: IndexState) -> None:
+    """Adds the routes and maps the anchor's named errors to ``{"error": Name}`` answers."""
+
+    async def named(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, InvalidChange):
+            exc = ApiError(exc.name, 400)
+        assert isinstance(exc, ApiError | WriteRefused)
+        return error_response(request, exc)
+
+    for kind in (ApiError, WriteRefused, InvalidChange):
+        app.add_exception_handler(kind, named)
+    app.include_router(build_router(state))
+
+
+def build_router(state: IndexState) -> APIRouter:
+    router = APIRouter()
+
+    def store_for(index: str) -> Store:
+        if not INDEX_NAME.fullmatch(index):
+            raise ApiError("InvalidIndexName", 400)
+        if index != state.name:
+            raise ApiError("IndexNotFound", 404)
+        if state.store is None:
+            raise ApiError("IndexNotReady", 503)
+        return state.store
+
+    @router.get("/_metrics", include_in_schema=False)
+    async def anchor_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.api_route("/{index}/_health", methods=["GET", "HEAD"])
+    async def index_health(request: Request, index: str) -> Response:
+        """200 OK once the index serves, 503 LOADING while it opens or bootstraps."""
+        try:
+            store_for(index)
+        except ApiError as exc:
+            if exc.name != "IndexNotReady":
+                raise
+            return PlainTextResponse("LOADING", status_code=503)
+        return PlainTextResponse("OK")
+
+    @router.post("/{index}/_search")
+    async def search(request: Request, index: str) -> Response:
+        store = store_for(index)
+        body, fmt = await read_body(request)
+        query = body.get("query")
+        if not isinstance(query, list) or len(query) > MAX_QUERY_TERMS:
+            raise ApiError("BadRequest", 400)
+        try:
+            terms = index_messages.check_terms(query)
+        except InvalidChange as exc:
+            raise ApiError("BadRequest", 400) from exc
+        limit = min(max(_int(body.get("limit"), DEFAULT_LIMIT), 1), MAX_LIMIT)
+        timeout_ms = _int(body.get("timeout"), DEFAULT_TIMEOUT_MS)
+        if timeout_ms < 0:
+            raise ApiError("BadRequest", 400)
+        min_score = _int(body.get("min_score"), min_score_default(len(query)))
+        score_pct = _int(body.get("score_pct"), DEFAULT_SCORE_PCT)
+        if min_score < 0 or not 0 <= score_pct <= 100:
+            raise ApiError("BadRequest", 400)
+        try:
+            results = await run_search(
+                store, terms, limit, min_score, score_pct, min(timeout_ms, MAX_TIMEOUT_MS) / 1000
+            )
+        except kernel.SearchTimeout:
+            raise ApiError("SearchTimeout", 503) from None
+        return render(
+            response_format(request, fmt),
+            {"results": [{"id": i, "score": s} for i, s in results]},
+            {"r": [{"i": i, "s": s} for i, s in results]},
+        )
+
+    @router.post("/{index}/_update")
+    async def update(request: Request, index: str) -> Response:
+        store = store_for(index)
+        body, fmt = await read_body(request)
+        changes = _changes(body)
+        expected = body.get("expected_version")
+        if expected is not None:
+            _int(expected)
+        version = await write(state, changes, expected) if changes else store.version
+        return render(response_format(request, fmt), {"version": version}, {"v": version})
+
+    @router.get("/{index}/_status")
+    async def status(request: Request, index: str) -> Response:
+        store = store_for(index)
+        full = {
+            "generation": GENERATION,
+            "version": store.version,
+            "file_version": store.durable_version,
+        }
+        return render(response_format(request, JSON), full, full)
+
+    @router.get("/{index}/_snapshot")
+    async def snapshot(request: Request, index: str) -> Response:
+        """msgpack header ``{f, g, v, a, s: [{n, z}]}`` then each file segment's bytes."""
+        store = store_for(index)
+        found, files = store.checkpoint_view()
+        header = {
+            "f": 1,
+            "g": GENERATION,
+            "v": found.applied_seq,
+            "a": found.attributes,
+            "s": [{"n": s.name, "z": s.nbytes} for s in files],
+        }
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield msgpack.packb(header)
+            for seg in files:
+                assert seg.name is not None
+                with open(store.directory / seg.name, "rb") as f:
+                    while chunk := await asyncio.to_thread(f.read, SNAPSHOT_CHUNK):
+                        yield chunk
+
+        return StreamingResponse(stream(), media_type="application/octet-stream")
+
+    @router.api_route("/{index}", methods=["GET", "HEAD"])
+    async def get_index(request: Request, index: str) -> Response:
+        store = store_for(index)
+        st = store.stats()
+        stats = {
+            "min_doc_id": st.min_doc_id,
+            "max_doc_id": st.max_doc_id,
+            "num_segments": st.num_segments,
+            "num_docs": st.num_docs,
+        }
+        attrs = store.snapshot.attributes
+        return render(
+            response_format(request, JSON),
+            {"version": store.version, "metadata": attrs, "stats": stats},
+            {"v": store.version, "m": attrs, "s": stats},
+        )
+
+    @router.put("/{index}")
+    async def put_index(request: Request, index: str) -> Response:
+        """Idempotent: this process serves one index, created with it."""
+        store = store_for(index)
+        body, fmt = await read_body(request)
+        if body.get("expect_does_not_exist") is True:
+            raise ApiError("IndexAlreadyExists", 409)
+        if body.get("generation") not in (None, GENERATION):
+            raise ApiError("GenerationNotAllowed", 400)
+        full = {"version": store.version, "ready": True, "generation": GENERATION}
+        return render(
+            response_format(request, fmt), full, {"v": store.version, "r": True, "g": GENERATION}
+        )
+
+    @router.delete("/{index}")
+    async def delete_index(request: Request, index: str) -> Response:
+        """Refused: the index is the replica of FPINDEX, which one process must not erase."""
+        store_for(index)
+        raise ApiError("IndexDeleteNotAllowed", 403)
+
+    @router.put("/{index}/{id}")
+    async def put_doc(request: Request, index: str, id: str) -> Response:
+        store_for(index)
+        doc = _parse_id(id)
+        body, fmt = await read_body(request)
+        await write(state, [index_messages.insert(doc, body.get("hashes"))])
+        return render(response_format(request, fmt), {}, {})
+
+    @router.delete("/{index}/{id}")
+    async def delete_doc(request: Request, index: str, id: str) -> Response:
+        store_for(index)
+        await write(state, [index_messages.delete(_parse_id(id))])
+        return render(response_format(request, JSON), {}, {})
+
+    @router.api_route("/{index}/{id}", methods=["GET", "HEAD"])
+    async def get_doc(request: Request, index: str, id: str) -> Response:
+        store = store_for(index)
+        version = store.document(_parse_id(id))
+        if version is None:
+            raise ApiError("FingerprintNotFound", 404)
+        return render(response_format(request, JSON), {"version": version}, {"v": version})
+
+    return router

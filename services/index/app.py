@@ -1,0 +1,96 @@
+"""The index process: HTTP API, legacy line protocol, FPINDEX consumer and maintenance.
+
+Start-up opens (and checksums) the segments before anything is served: a damaged file stops
+the process with its name in the log rather than serving wrong answers. An empty data
+directory with ``ACOUSTID_INDEX_PEERS`` set first copies a peer's snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import FastAPI
+
+from libs.common.service import Resources, build_resources, create_service_app
+from libs.common.settings import Settings
+from services.index import legacy, manifest, metrics
+from services.index.api import IndexState, install
+from services.index.replication import Replicator, bootstrap
+from services.index.store import Store
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_INTERVAL = 0.25
+
+
+async def maintain(store: Store) -> None:
+    """Merges and checkpoints in a worker thread, one step at a time, forever."""
+    while True:
+        try:
+            while await asyncio.to_thread(store.maintain):
+                pass
+        except Exception:
+            log.exception("index maintenance failed; retrying")
+            await asyncio.sleep(5.0)
+        await asyncio.sleep(MAINTENANCE_INTERVAL)
+
+
+async def open_store(settings: Settings) -> Store:
+    directory = settings.index_data_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    if manifest.load(directory) is None and settings.index_peers:
+        await bootstrap(directory, settings.index_peers, settings.index_name, 600.0)
+    return await asyncio.to_thread(
+        Store.open,
+        directory,
+        checkpoint_postings=settings.index_checkpoint_postings,
+        checkpoint_age=settings.index_checkpoint_age,
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    resources = build_resources(settings, "index", [], uses_redis=False, uses_nats=True)
+    state = IndexState(name=settings.index_name, write_timeout=settings.index_timeout * 10)
+    tasks: list[asyncio.Task[None]] = []
+    servers: list[asyncio.Server] = []
+
+    async def on_start(res: Resources) -> None:
+        store = await open_store(settings)
+        replicator = Replicator(settings, store, lambda: res.nats)
+        store.on_durable = replicator.notify_durable(asyncio.get_running_loop())
+        state.store, state.replicator = store, replicator
+        metrics.COLLECTOR.stores[settings.index_name] = store
+        tasks.append(asyncio.create_task(replicator.run(), name="fpindex-consumer"))
+        tasks.append(asyncio.create_task(maintain(store), name="fpindex-maintenance"))
+        servers.append(await legacy.serve(state, settings.host, settings.index_legacy_port))
+        log.info(
+            "index %s shard %d/%d at version %d",
+            settings.index_name,
+            settings.index_shard,
+            settings.index_shards,
+            store.version,
+        )
+
+    async def on_stop(res: Resources) -> None:
+        for server in servers:
+            server.close()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if state.store is not None:
+            await asyncio.to_thread(state.store.maintain, force_checkpoint=True)
+
+    app = create_service_app(
+        resources,
+        title="AcoustID index",
+        description="Fingerprint index: fpindex's HTTP API over a Cython kernel",
+        on_start=on_start,
+        on_stop=on_stop,
+    )
+    app.state.index = state
+    install(app, state)
+    return app

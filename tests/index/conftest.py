@@ -1,0 +1,65 @@
+"""An index app on a private data directory, NATS prefix and ports, torn down after each test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from libs.common import nats as nats_helpers
+from libs.common.settings import Settings
+from services.index.app import create_app
+from tests.conftest import free_port, settings_for_run
+
+
+def index_settings(data_dir: Path, run: str | None = None, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "index_data_dir": data_dir,
+        "index_port": free_port(),
+        "index_legacy_port": free_port(),
+        "index_checkpoint_age": 1.0,
+        "index_checkpoint_postings": 5_000,
+    }
+    values.update(overrides)
+    return settings_for_run(run or uuid.uuid4().hex[:8], **values)
+
+
+async def delete_streams(settings: Settings) -> None:
+    nc = await nats_helpers.connect(settings, "index-tests")
+    js = nc.jetstream()
+    for name in (nats_helpers.FPINDEX, nats_helpers.SUBMISSIONS):
+        with contextlib.suppress(Exception):
+            await js.delete_stream(settings.stream(name))
+    await nc.close()
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        replicator = app.state.index.replicator
+        await asyncio.wait_for(replicator.connected.wait(), 10)
+        yield app
+
+
+@pytest.fixture
+async def index_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
+    settings = index_settings(tmp_path / "data")
+    try:
+        async with running(settings) as app:
+            yield app
+    finally:
+        await delete_streams(settings)
+
+
+@pytest.fixture
+async def client(index_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=index_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://index") as c:
+        yield c

@@ -1,0 +1,87 @@
+"""Scatter-gather over real index shards: merged order, and a dead shard reported, not hidden."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from prometheus_client import REGISTRY
+
+from libs.common.index_client import IndexClient, IndexUnavailable
+from tests.conftest import closed_port_url, free_port
+from services.index.app import create_app
+from tests.index.conftest import delete_streams, index_settings
+
+
+def terms(seed: int) -> list[int]:
+    rng = np.random.default_rng(seed)
+    return (rng.choice(2**28, 120, replace=False).astype(np.uint32) << np.uint32(4)).tolist()
+
+
+@contextlib.asynccontextmanager
+async def two_shards(tmp_path):
+    run = uuid.uuid4().hex[:8]
+    ports = [free_port(), free_port()]
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    servers, tasks = [], []
+    settings = []
+    for shard in range(2):
+        s = index_settings(tmp_path / f"shard{shard}", run=run, index_urls=urls, index_shard=shard)
+        settings.append(s)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(s), host="127.0.0.1", port=ports[shard], log_config=None)
+        )
+        servers.append(server)
+        tasks.append(asyncio.create_task(server.serve()))
+    try:
+        for server in servers:
+            while not server.started:
+                await asyncio.sleep(0.05)
+        for server in servers:
+            state = server.config.app.state.index
+            await asyncio.wait_for(state.replicator.connected.wait(), 10)
+        yield urls, servers
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
+        await delete_streams(settings[0])
+
+
+async def test_scatter_gather_merges_shards(tmp_path):
+    async with two_shards(tmp_path) as (urls, servers):
+        changes = [{"insert": {"id": i, "hashes": terms(i)}} for i in range(1, 21)]
+        changes.append({"insert": {"id": 21, "hashes": terms(4)[:60] + terms(99)[:60]}})
+        async with httpx.AsyncClient() as http:
+            resp = await http.post(f"{urls[0]}/main/_update", json={"changes": changes})
+            assert resp.status_code == 200
+            # shard 1 applies its half from the stream; wait until it has
+            for _ in range(100):
+                st = (await http.get(f"{urls[1]}/main")).json()
+                if st["stats"]["num_docs"] == 10:
+                    break
+                await asyncio.sleep(0.05)
+        async with IndexClient(urls, timeout=2.0) as client:
+            result = await client.search(terms(4), limit=5)
+            assert result.complete
+            assert [(m.id, m.score) for m in result.matches] == [(4, 120), (21, 60)]
+            result = await client.search(terms(7), limit=5)
+            assert [(m.id, m.score) for m in result.matches] == [(7, 120)]
+
+
+async def test_failed_shard_is_reported_and_counted(tmp_path):
+    async with two_shards(tmp_path) as (urls, servers):
+        async with IndexClient([urls[0], closed_port_url("http")], timeout=1.0) as client:
+            before = REGISTRY.get_sample_value("index_shard_failures_total", {"shard": "1"}) or 0
+            result = await client.search(terms(1))
+            assert result.failed_shards == [1] and not result.complete
+            after = REGISTRY.get_sample_value("index_shard_failures_total", {"shard": "1"})
+            assert after == before + 1
+    async with IndexClient([closed_port_url("http")], timeout=0.5) as client:
+        with pytest.raises(IndexUnavailable):
+            await client.search(terms(1))
