@@ -27,6 +27,7 @@ from services.api import metrics
 from services.api.formats import CONTENT_TYPES, DEFAULT_CALLBACK, Format, jsonp_callback, serialize
 from services.api.keys import Keys
 from services.api.params import Params, require
+from services.api.search import Searcher
 from services.api.transport import BadBody, client_ip, read_params
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class ApiState:
     resources: Resources
     keys: Keys
     limiter: RateLimiter | None
+    searcher: Searcher
 
     @property
     def settings(self) -> Settings:

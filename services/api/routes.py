@@ -7,11 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.api import submit, tracks, users
+from services.api import lookup, submit, tracks, users
 from services.api.endpoint import Endpoint
 from services.api.formats import Format
 
 ENDPOINTS: list[Endpoint[Any]] = [
+    Endpoint(
+        "/v2/lookup",
+        "LookupHandler",
+        "Identify fingerprints (or AcoustIDs) and return matching tracks",
+        lookup.parse_lookup,
+        lookup.run_lookup,
+    ),
     Endpoint(
         "/v2/submit",
         "SubmitHandler",
@@ -67,6 +74,14 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Find or create the user of a MusicBrainz OAuth2 access token (HTTPS only)",
         users.parse_create_musicbrainz,
         users.run_create_musicbrainz,
+    ),
+    Endpoint(
+        "/lookup",
+        "v1.LookupHandler",
+        "Legacy v1 lookup (XML only, length instead of duration)",
+        lookup.parse_legacy_lookup,
+        lookup.run_legacy_lookup,
+        forced_format=Format.XML,
     ),
     Endpoint(
         "/submit",
