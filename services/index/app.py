@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 
 from fastapi import FastAPI
 
@@ -18,7 +19,7 @@ from libs.common.settings import Settings
 from services.index import legacy, manifest, metrics
 from services.index.api import IndexState, install
 from services.index.replication import Replicator, bootstrap
-from services.index.store import Store
+from services.index.store import Store, lock_directory
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ async def maintain(store: Store) -> None:
 
 async def open_store(settings: Settings) -> Store:
     directory = settings.index_data_dir
-    directory.mkdir(parents=True, exist_ok=True)
     if manifest.load(directory) is None and settings.index_peers:
         await bootstrap(directory, settings.index_peers, settings.index_name, 600.0)
     return await asyncio.to_thread(
@@ -55,8 +55,10 @@ def create_app(settings: Settings) -> FastAPI:
     state = IndexState(name=settings.index_name, write_timeout=settings.index_timeout * 10)
     tasks: list[asyncio.Task[None]] = []
     servers: list[asyncio.Server] = []
+    locks: list[int] = []
 
     async def on_start(res: Resources) -> None:
+        locks.append(lock_directory(settings.index_data_dir))
         store = await open_store(settings)
         replicator = Replicator(settings, store, lambda: res.nats)
         store.on_durable = replicator.notify_durable(asyncio.get_running_loop())
@@ -83,6 +85,8 @@ def create_app(settings: Settings) -> FastAPI:
                 await task
         if state.store is not None:
             await asyncio.to_thread(state.store.maintain, force_checkpoint=True)
+        for fd in locks:
+            os.close(fd)
 
     app = create_service_app(
         resources,

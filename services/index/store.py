@@ -12,8 +12,10 @@ The store is synchronous and thread-safe; the service calls it from worker threa
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import math
+import os
 import threading
 import time
 import uuid
@@ -31,6 +33,27 @@ from services.index.segment import Segment
 log = logging.getLogger(__name__)
 
 SEGMENT_SUFFIX = ".seg"
+LOCK_FILE = "lock"
+
+
+class IndexLocked(Exception):
+    """Another process (a running index or a rebuild) owns this data directory."""
+
+
+def lock_directory(directory: Path) -> int:
+    """Takes the directory's exclusive lock for this process's lifetime; returns the fd.
+
+    Two writers on one directory would each garbage-collect the other's new segments; the
+    kernel drops the lock when the process dies, so a kill -9 never leaves it stale.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise IndexLocked(f"{directory} is in use by another index or rebuild process") from None
+    return fd
 
 
 @dataclass(frozen=True)
@@ -176,6 +199,23 @@ class Store:
             self._publish(snap.files, (*snap.memory, seg), seq, attributes)
             self.counters["updates"] += 1
         return True
+
+    def load(self, changes: Sequence[Change]) -> None:
+        """Adds changes without moving the version: a rebuild from PostgreSQL, which is not
+        part of the stream, keeps the stream position it started from."""
+        seg = segment.from_changes(changes, seq=self._snapshot.version)
+        with self._lock:
+            snap = self._snapshot
+            attributes = {**snap.attributes, **seg.attributes}
+            self._publish(snap.files, (*snap.memory, seg), snap.version, attributes)
+
+    def start_at(self, version: int) -> None:
+        """Sets the stream position of an empty index (a rebuild's starting point)."""
+        with self._lock:
+            snap = self._snapshot
+            if snap.segments or snap.version:
+                raise ValueError("only an empty index can be positioned")
+            self._publish((), (), version, snap.attributes)
 
     def search(
         self,

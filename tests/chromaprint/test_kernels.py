@@ -140,6 +140,13 @@ def _pairs() -> list[tuple[np.ndarray, np.ndarray, int]]:
             b[rng.random(len(b)) < 0.2] = 0x0000FFFF
         if k % 10 == 2:
             a = np.tile(a[:5], 30)
+        if k % 10 == 3:
+            # Key 8191 late in `a` leaves a non-zero byte where C's `seen` flag for 16383 lives.
+            a = a.copy()
+            a[min(300, len(a) - 1)] = 0x7FFC0000 | k
+            a[rng.random(len(a)) < 0.1] = 0xFFFC0000 | k
+            b = b.copy()
+            b[rng.random(len(b)) < 0.1] = 0xFFFFFFF0
         pairs.append((a, b, int(rng.choice([0, 80, 10]))))
     return pairs
 
@@ -147,6 +154,16 @@ def _pairs() -> list[tuple[np.ndarray, np.ndarray, int]]:
 @pytest.mark.parametrize("a,b,maxoffset", _pairs())
 def test_compare2(a: np.ndarray, b: np.ndarray, maxoffset: int) -> None:
     assert compare.compare2(a, b, maxoffset) == reference.compare2(a, b, maxoffset)
+
+
+@pytest.mark.parametrize("shift", [0, 7, -9])
+def test_compare2_longer_than_uint16_positions(shift: int) -> None:
+    rng = np.random.default_rng(shift + 100)
+    a = rng.integers(0, 2**32, 70_000, dtype=np.uint64).astype(np.uint32)
+    b = a[shift:] if shift >= 0 else np.concatenate([a[:-shift], a])
+    b = b ^ (rng.random(len(b)) < 0.01).astype(np.uint32)
+    assert compare.compare2(a, b, 0) == reference.compare2(a, b, 0)
+    assert compare.compare2(b, a, 80) == reference.compare2(b, a, 80)
 
 
 def test_compare2_known_values() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from libs.common import nats as nats_helpers
@@ -63,3 +64,26 @@ async def client(index_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=index_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://index") as c:
         yield c
+
+
+@contextlib.asynccontextmanager
+async def served(*all_settings: Settings) -> AsyncIterator[list[str]]:
+    """Index apps served over real HTTP (uvicorn in this loop), once their consumers run."""
+    servers = [
+        uvicorn.Server(
+            uvicorn.Config(create_app(s), host="127.0.0.1", port=s.index_port, log_config=None)
+        )
+        for s in all_settings
+    ]
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    try:
+        for server in servers:
+            while not server.started:
+                await asyncio.sleep(0.05)
+            state = server.config.app.state.index
+            await asyncio.wait_for(state.replicator.connected.wait(), 10)
+        yield [f"http://127.0.0.1:{s.index_port}" for s in all_settings]
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)

@@ -9,13 +9,11 @@ import uuid
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from prometheus_client import REGISTRY
 
 from libs.common.index_client import IndexClient, IndexUnavailable
 from tests.conftest import closed_port_url, free_port
-from services.index.app import create_app
-from tests.index.conftest import delete_streams, index_settings
+from tests.index.conftest import delete_streams, index_settings, served
 
 
 def terms(seed: int) -> list[int]:
@@ -28,33 +26,21 @@ async def two_shards(tmp_path):
     run = uuid.uuid4().hex[:8]
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
-    servers, tasks = [], []
-    settings = []
-    for shard in range(2):
-        s = index_settings(tmp_path / f"shard{shard}", run=run, index_urls=urls, index_shard=shard)
-        settings.append(s)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(s), host="127.0.0.1", port=ports[shard], log_config=None)
+    shards = [
+        index_settings(
+            tmp_path / f"shard{i}", run=run, index_urls=urls, index_shard=i, index_port=ports[i]
         )
-        servers.append(server)
-        tasks.append(asyncio.create_task(server.serve()))
+        for i in range(2)
+    ]
     try:
-        for server in servers:
-            while not server.started:
-                await asyncio.sleep(0.05)
-        for server in servers:
-            state = server.config.app.state.index
-            await asyncio.wait_for(state.replicator.connected.wait(), 10)
-        yield urls, servers
+        async with served(*shards):
+            yield urls
     finally:
-        for server in servers:
-            server.should_exit = True
-        await asyncio.gather(*tasks)
-        await delete_streams(settings[0])
+        await delete_streams(shards[0])
 
 
 async def test_scatter_gather_merges_shards(tmp_path):
-    async with two_shards(tmp_path) as (urls, servers):
+    async with two_shards(tmp_path) as urls:
         changes = [{"insert": {"id": i, "hashes": terms(i)}} for i in range(1, 21)]
         changes.append({"insert": {"id": 21, "hashes": terms(4)[:60] + terms(99)[:60]}})
         async with httpx.AsyncClient() as http:
@@ -75,13 +61,15 @@ async def test_scatter_gather_merges_shards(tmp_path):
 
 
 async def test_failed_shard_is_reported_and_counted(tmp_path):
-    async with two_shards(tmp_path) as (urls, servers):
-        async with IndexClient([urls[0], closed_port_url("http")], timeout=1.0) as client:
-            before = REGISTRY.get_sample_value("index_shard_failures_total", {"shard": "1"}) or 0
-            result = await client.search(terms(1))
-            assert result.failed_shards == [1] and not result.complete
-            after = REGISTRY.get_sample_value("index_shard_failures_total", {"shard": "1"})
-            assert after == before + 1
+    async with (
+        two_shards(tmp_path) as urls,
+        IndexClient([urls[0], closed_port_url("http")], timeout=1.0) as client,
+    ):
+        before = REGISTRY.get_sample_value("index_shard_failures_total", {"shard": "1"}) or 0
+        result = await client.search(terms(1))
+        assert result.failed_shards == [1] and not result.complete
+        after = REGISTRY.get_sample_value("index_shard_failures_total", {"shard": "1"})
+        assert after == before + 1
     async with IndexClient([closed_port_url("http")], timeout=0.5) as client:
         with pytest.raises(IndexUnavailable):
             await client.search(terms(1))
