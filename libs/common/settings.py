@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     worker_max_deliveries: int = Field(
         10, ge=1, description="failed deliveries before a submission is dead-lettered"
     )
+    submission_retention_days: float = Field(
+        30.0, gt=0, description="days a handled submission is kept before the cron deletes it"
+    )
     outbox_delay: float = Field(300.0, ge=0, description="republish unhandled submissions after s")
 
     # Local development.

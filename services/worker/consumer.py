@@ -16,7 +16,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from libs.common import index_messages
+from libs.common import index_messages, submission_queue
 from libs.common.nats import dead_letter_subject, fpindex_subject, submissions_subject
 from libs.common.settings import Settings
 from services.worker import metrics
@@ -64,9 +64,9 @@ class Consumer:
         async with self.slots:
             deliveries = msg.metadata.num_delivered
             try:
-                submission_id = int(msg.data)
-            except ValueError:
-                await self._dead(msg, "message is not a submission id")
+                submission_id = submission_queue.decode(msg.data)
+            except ValueError as exc:
+                await self._dead(msg, str(exc))
                 return
             start = time.perf_counter()
             try:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from libs.chromaprint_cy.query import extract_query
+from libs.common import submission_queue
 from libs.common.db import Database, Databases
 from libs.common.index_client import IndexClient
 from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
@@ -24,7 +25,7 @@ from libs.common.models.ingest import (
     SubmissionResult,
     TrackMBIDSource,
 )
-from libs.common.nats import connect, submissions_subject
+from libs.common.nats import connect
 from libs.common.settings import Settings
 from services.worker.importer import to_int4
 from tests.conftest import delete_streams, free_port
@@ -101,11 +102,8 @@ async def submit_all(
         await session.commit()
         ids = [sub.id for sub in subs]
     nc = await connect(settings, "test-submit")
-    js = nc.jetstream()
     for sid in ids:
-        await js.publish(
-            submissions_subject(settings), str(sid).encode(), headers={"Nats-Msg-Id": str(sid)}
-        )
+        await submission_queue.publish(nc.jetstream(), settings, sid)
     await nc.close()
     return ids
 
