@@ -88,7 +88,7 @@ class Consumer:
             metrics.SUBMISSIONS.labels(result.outcome.value).inc()
             if result.outcome is Outcome.REJECTED:
                 log.info("submission %s rejected: %s", submission_id, result.reason)
-            await msg.ack_sync()
+            await msg.ack()  # a lost ack only means an idempotent redelivery
 
     async def publish_fingerprint(self, result: Result) -> None:
         """Sends the fingerprint to its index shard; dedupe by id makes repeats free."""
