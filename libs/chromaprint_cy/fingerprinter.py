@@ -42,6 +42,8 @@ class Fingerprinter:
     def start(self) -> None:
         """Forget the stream but keep the silence remover's state, as `chromaprint_start` does."""
         self._pending = np.empty(0, dtype=np.int16)
+        self._queue: list[np.ndarray] = []
+        self._queued = 0
         self._chroma = np.empty((0, C.NUM_BANDS))
         # Integral image tail, padded: column 0 is zero; row 0 is the row before the first kept row.
         self._image = np.zeros((1, C.NUM_BANDS + 1))
@@ -49,20 +51,20 @@ class Fingerprinter:
 
     def clear(self) -> None:
         """Drop the items computed so far but keep all signal state (fpcalc's -overlap)."""
+        self._process()
         self._items = []
 
     def feed(self, samples: np.ndarray) -> None:
-        samples = np.ascontiguousarray(samples, dtype=np.int16)
+        """Queue samples; they are processed in batches so small decoder frames stay cheap."""
+        samples = np.array(samples, dtype=np.int16)
         if self._silence is not None:
             samples = self._silence.feed(samples)
         if len(samples) == 0:
             return
-        algo = self.algorithm
-        buf = np.concatenate([self._pending, samples]) if len(self._pending) else samples
-        count = 0 if len(buf) < algo.frame_size else (len(buf) - algo.frame_size) // algo.hop + 1
-        for first in range(0, count, _BATCH):
-            self._frames(buf, first, min(_BATCH, count - first))
-        self._pending = buf[count * algo.hop :].copy()
+        self._queue.append(samples)
+        self._queued += len(samples)
+        if self._queued >= _BATCH * self.algorithm.hop:
+            self._process()
 
     def finish(self) -> np.ndarray:
         """The items so far; no padding or flushing, so trailing partial frames never count."""
@@ -70,9 +72,21 @@ class Fingerprinter:
 
     @property
     def items(self) -> np.ndarray:
+        self._process()
         if not self._items:
             return np.empty(0, dtype=np.uint32)
         return np.concatenate(self._items)
+
+    def _process(self) -> None:
+        if not self._queue:
+            return
+        algo = self.algorithm
+        buf = np.concatenate([self._pending, *self._queue])
+        self._queue, self._queued = [], 0
+        count = 0 if len(buf) < algo.frame_size else (len(buf) - algo.frame_size) // algo.hop + 1
+        for first in range(0, count, _BATCH):
+            self._frames(buf, first, min(_BATCH, count - first))
+        self._pending = buf[count * algo.hop :].copy()
 
     def _frames(self, buf: np.ndarray, first: int, count: int) -> None:
         algo = self.algorithm
