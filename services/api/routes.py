@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.api import lookup, submit, tracks, users
+from services.api import internal, lookup, submit, tracks, users
 from services.api.endpoint import Endpoint
 from services.api.formats import Format
 
@@ -90,5 +90,27 @@ ENDPOINTS: list[Endpoint[Any]] = [
         submit.parse_legacy_submit,
         submit.run_submit,
         forced_format=Format.XML,
+    ),
+    *(
+        Endpoint(
+            f"/v2/internal/{name}",
+            handler,
+            summary,
+            getattr(internal, f"parse_{name}"),
+            getattr(internal, f"run_{name}"),
+        )
+        for name, handler, summary in (
+            ("update_lookup_stats", "UpdateLookupStatsHandler", "Add to hourly lookup counts"),
+            ("update_user_agent_stats", "UpdateUserAgentStatsHandler", "Add to user-agent counts"),
+            ("lookup_stats", "LookupStatsHandler", "Daily lookup counts of applications"),
+            ("create_account", "CreateAccountHandler", "Create an account"),
+            ("create_application", "CreateApplicationHandler", "Create an application"),
+            (
+                "update_application_status",
+                "UpdateApplicationStatusHandler",
+                "Enable or disable an application",
+            ),
+            ("check_application", "CheckApplicationHandler", "Resolve an application key"),
+        )
     ),
 ]
