@@ -177,15 +177,17 @@ def add_endpoint(app: FastAPI, endpoint: Endpoint[Any]) -> None:
     async def route(request: Request) -> Response:
         return await answer(endpoint, request)
 
-    app.add_api_route(
-        endpoint.path,
-        route,
-        methods=DOCUMENTED_METHODS,
-        name=endpoint.name,
-        summary=endpoint.summary,
-        openapi_extra=endpoint.openapi or None,
-        response_class=Response,
-    )
+    for method in DOCUMENTED_METHODS:
+        app.add_api_route(
+            endpoint.path,
+            route,
+            methods=[method],
+            name=endpoint.name,
+            operation_id=f"{endpoint.name.replace('.', '_')}_{method.lower()}",
+            summary=endpoint.summary,
+            openapi_extra=endpoint.openapi or None,
+            response_class=Response,
+        )
     app.add_api_route(
         endpoint.path, route, methods=OTHER_METHODS, include_in_schema=False, name=endpoint.name
     )

@@ -13,7 +13,7 @@ def decode(text: str) -> np.ndarray:
     """The uint32 items of an algorithm-1 fingerprint; anything else is error 3."""
     try:
         items, algorithm = decode_fingerprint(text)
-    except (FingerprintError, ValueError):
+    except (FingerprintError, ValueError, OverflowError, MemoryError):
         raise WebServiceError(ErrorCode.INVALID_FINGERPRINT) from None
     if algorithm != DEFAULT_ALGORITHM or len(items) == 0:
         raise WebServiceError(ErrorCode.INVALID_FINGERPRINT)

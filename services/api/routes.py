@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.api import lookup, submit, tracks, users
+from services.api import internal, lookup, openapi, submit, tracks, users
 from services.api.endpoint import Endpoint
 from services.api.formats import Format
 
@@ -18,6 +18,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Identify fingerprints (or AcoustIDs) and return matching tracks",
         lookup.parse_lookup,
         lookup.run_lookup,
+        openapi.LOOKUP,
     ),
     Endpoint(
         "/v2/submit",
@@ -25,6 +26,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Submit fingerprints with what is known about them, for import",
         submit.parse_submit,
         submit.run_submit,
+        openapi.SUBMIT,
     ),
     Endpoint(
         "/v2/submission_status",
@@ -32,6 +34,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Whether submissions have been imported, and into which AcoustID",
         submit.parse_submission_status,
         submit.run_submission_status,
+        openapi.SUBMISSION_STATUS,
     ),
     Endpoint(
         "/v2/track/list_by_mbid",
@@ -39,6 +42,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "AcoustIDs linked to MusicBrainz recordings",
         tracks.parse_list_by_mbid,
         tracks.run_list_by_mbid,
+        openapi.LIST_BY_MBID,
     ),
     Endpoint(
         "/v2/track/list_by_puid",
@@ -46,6 +50,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "AcoustIDs linked to a PUID (always none: PUIDs are retired)",
         tracks.parse_list_by_puid,
         tracks.run_list_by_puid,
+        openapi.LIST_BY_PUID,
     ),
     Endpoint(
         "/v2/fingerprint",
@@ -53,6 +58,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "A stored fingerprint's raw hashes and duration",
         tracks.parse_fingerprint,
         tracks.run_fingerprint,
+        openapi.FINGERPRINT,
     ),
     Endpoint(
         "/v2/user/lookup",
@@ -60,6 +66,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Check a user API key",
         users.parse_user_lookup,
         users.run_user_lookup,
+        openapi.USER_LOOKUP,
     ),
     Endpoint(
         "/v2/user/create_anonymous",
@@ -67,6 +74,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Create an anonymous user and return its API key",
         users.parse_create_anonymous,
         users.run_create_anonymous,
+        openapi.CREATE_ANONYMOUS,
     ),
     Endpoint(
         "/v2/user/create_musicbrainz",
@@ -74,6 +82,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Find or create the user of a MusicBrainz OAuth2 access token (HTTPS only)",
         users.parse_create_musicbrainz,
         users.run_create_musicbrainz,
+        openapi.CREATE_MUSICBRAINZ,
     ),
     Endpoint(
         "/lookup",
@@ -81,6 +90,7 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Legacy v1 lookup (XML only, length instead of duration)",
         lookup.parse_legacy_lookup,
         lookup.run_legacy_lookup,
+        openapi.LEGACY_LOOKUP,
         forced_format=Format.XML,
     ),
     Endpoint(
@@ -89,6 +99,30 @@ ENDPOINTS: list[Endpoint[Any]] = [
         "Legacy v1 submit (XML only, length instead of duration)",
         submit.parse_legacy_submit,
         submit.run_submit,
+        openapi.LEGACY_SUBMIT,
         forced_format=Format.XML,
+    ),
+    *(
+        Endpoint(
+            f"/v2/internal/{name}",
+            handler,
+            summary,
+            getattr(internal, f"parse_{name}"),
+            getattr(internal, f"run_{name}"),
+            openapi.INTERNAL[name],
+        )
+        for name, handler, summary in (
+            ("update_lookup_stats", "UpdateLookupStatsHandler", "Add to hourly lookup counts"),
+            ("update_user_agent_stats", "UpdateUserAgentStatsHandler", "Add to user-agent counts"),
+            ("lookup_stats", "LookupStatsHandler", "Daily lookup counts of applications"),
+            ("create_account", "CreateAccountHandler", "Create an account"),
+            ("create_application", "CreateApplicationHandler", "Create an application"),
+            (
+                "update_application_status",
+                "UpdateApplicationStatusHandler",
+                "Enable or disable an application",
+            ),
+            ("check_application", "CheckApplicationHandler", "Resolve an application key"),
+        )
     ),
 ]

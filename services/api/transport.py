@@ -8,6 +8,7 @@ they apply to every route, documented or not.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zlib
 from collections.abc import MutableMapping
@@ -92,7 +93,11 @@ async def _multipart(request: Request, body: bytes, limit: int) -> list[tuple[st
 
 
 async def read_params(request: Request, limit: int) -> Params:
-    """Query string and form body merged (``request.values``); other bodies are ignored."""
+    """Query string and form body merged (``request.values``); other bodies are ignored.
+
+    NUL characters become spaces: PostgreSQL cannot store them, and the original answered
+    them with an internal error.
+    """
     items = parse_qsl(request.url.query, keep_blank_values=True)
     body = await read_body(request, limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -103,15 +108,17 @@ async def read_params(request: Request, limit: int) -> Params:
         if len(form) > MAX_FORM_PARTS:
             raise too_large()
         items += form
-    return Params(items)
+    return Params((name, value.replace("\x00", " ")) for name, value in items)
 
 
 def client_ip(request: Request) -> str:
-    """Left-most ``X-Forwarded-For`` entry, else the peer address, else ``0.0.0.0``."""
+    """Left-most ``X-Forwarded-For`` address, else the peer address, else ``0.0.0.0``."""
     forwarded = request.headers.get("x-forwarded-for", "")
     first = forwarded.split(",")[0].strip()
-    if first:
-        return first
+    try:
+        return str(ipaddress.ip_address(first))
+    except ValueError:
+        pass
     if request.client and request.client.host:
         return request.client.host
     return "0.0.0.0"

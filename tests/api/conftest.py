@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import numpy as np
@@ -126,3 +127,13 @@ async def stream_messages(settings: Settings) -> list[tuple[bytes, dict[str, str
         return messages
     finally:
         await nc.close()
+
+
+@pytest.fixture(scope="session")
+async def world(
+    settings_api: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Any]:
+    from tests.api.world import world
+
+    async with world(settings_api, tmp_path_factory.mktemp("index") / "data") as w:
+        yield w

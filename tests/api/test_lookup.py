@@ -3,11 +3,7 @@ fingerprint database, compare2, metadata from links, counters in Redis."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,130 +11,14 @@ import numpy as np
 import pytest
 from sqlalchemy import update
 
-from libs.chromaprint_cy.codec import encode_fingerprint
-from libs.chromaprint_cy.query import extract_query
 from libs.common import stats_counters
 from libs.common.db import Database, Databases
-from libs.common.models.fingerprint import Fingerprint, Meta, Track, TrackMBID, TrackMeta
+from libs.common.models.fingerprint import TrackMBID
 from libs.common.redis import create_redis
 from libs.common.settings import Settings
 from tests.api.conftest import Keys, api_settings, create_keys, running
+from tests.api.world import MBID_A, MBID_B, World, fp, items, noisy
 from tests.conftest import closed_port_url
-from tests.index.conftest import delete_streams, index_settings, served
-
-MBID_A = "0b2a5a0e-0000-4000-8000-000000000001"
-MBID_B = "0b2a5a0e-0000-4000-8000-000000000002"
-MBID_OFF = "0b2a5a0e-0000-4000-8000-000000000003"
-
-
-def items(seed: int, size: int = 600) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 2**32, size, dtype=np.uint32)
-
-
-def noisy(base: np.ndarray, seed: int, bits: int) -> np.ndarray:
-    """The same audio re-encoded: a few bits flipped per item."""
-    rng = np.random.default_rng(seed)
-    flips = np.zeros(len(base), dtype=np.uint32)
-    for _ in range(bits):
-        flips |= np.uint32(1) << rng.integers(0, 32, len(base)).astype(np.uint32)
-    return base ^ flips
-
-
-@dataclass
-class World:
-    client: httpx.AsyncClient
-    settings: Settings
-    index_url: str
-    tracks: dict[str, tuple[int, str]]
-    prints: dict[str, np.ndarray]
-
-
-async def _store(settings: Settings, index_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    prints = {"a": items(10), "b": items(20), "c": items(30)}
-    databases = Databases(settings)
-    tracks: dict[str, tuple[int, str]] = {}
-    try:
-        async with databases.session(Database.FINGERPRINT) as session:
-            merged = Track(gid=uuid.uuid4())
-            for name, fp in prints.items():
-                track = Track(gid=uuid.uuid4())
-                session.add(track)
-                await session.flush()
-                session.add(
-                    Fingerprint(
-                        fingerprint=fp.view(np.int32).tolist(),
-                        length=200 if name != "c" else 300,
-                        track_id=track.id,
-                        submission_count=1,
-                    )
-                )
-                tracks[name] = (track.id, str(track.gid))
-            merged.new_id = tracks["a"][0]
-            session.add(merged)
-            track_a = tracks["a"][0]
-            session.add_all(
-                [
-                    TrackMBID(track_id=track_a, mbid=uuid.UUID(MBID_B), submission_count=3),
-                    TrackMBID(track_id=track_a, mbid=uuid.UUID(MBID_A), submission_count=5),
-                    TrackMBID(
-                        track_id=track_a,
-                        mbid=uuid.UUID(MBID_OFF),
-                        submission_count=9,
-                        disabled=True,
-                    ),
-                ]
-            )
-            meta = Meta(track="User title", artist="User artist", album="User album", year=1999)
-            session.add(meta)
-            await session.flush()
-            session.add(TrackMeta(track_id=tracks["b"][0], meta_id=meta.id, submission_count=2))
-            await session.commit()
-            tracks["merged"] = (merged.id, str(merged.gid))
-        async with databases.session(Database.FINGERPRINT) as session:
-            ids = {
-                name: (
-                    await session.execute(
-                        Fingerprint.__table__.select().where(
-                            Fingerprint.track_id == tracks[name][0]
-                        )
-                    )
-                ).first()[0]
-                for name in prints
-            }
-    finally:
-        await databases.dispose()
-    changes = [
-        {"insert": {"id": ids[name], "hashes": extract_query(fp).tolist()}}
-        for name, fp in prints.items()
-    ]
-    async with httpx.AsyncClient() as http:
-        response = await http.post(f"{index_url}/main/_update", json={"changes": changes})
-        assert response.status_code == 200, response.text
-        for _ in range(100):
-            status = (await http.get(f"{index_url}/main")).json()
-            if status["stats"]["num_docs"] >= len(changes):
-                break
-            await asyncio.sleep(0.05)
-    return tracks, prints
-
-
-@pytest.fixture(scope="module")
-async def world(
-    settings_api: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[World]:
-    index = index_settings(Path(tmp_path_factory.mktemp("index")) / "data")
-    try:
-        async with served(index) as [url]:
-            settings = api_settings(settings_api, index_urls=[url])
-            tracks, prints = await _store(settings, url)
-            async with running(settings) as (_, client):
-                yield World(client, settings, url, tracks, prints)
-    finally:
-        await delete_streams(index)
-
-
-def fp(values: np.ndarray) -> str:
-    return encode_fingerprint(values)
 
 
 async def lookup(
