@@ -9,7 +9,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport pow
-from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memset
 
@@ -18,14 +18,85 @@ cnp.import_array()
 cdef enum:
     SHIFT = 18
     KEYS = 16384
-
-
-cdef inline int popcount(uint32_t x) noexcept nogil:
-    return __builtin_popcount(x)
+    WORDS = 256
 
 
 cdef extern from *:
+    """
+    #if defined(__GNUC__) && defined(__x86_64__)
+    __attribute__((target("popcnt")))
+    static int bit_errors_popcnt(const uint32_t *a, const uint32_t *b, Py_ssize_t n) {
+        int total = 0;
+        for (Py_ssize_t i = 0; i < n; i++) total += __builtin_popcount(a[i] ^ b[i]);
+        return total;
+    }
+    __attribute__((target("popcnt")))
+    static int count_bits_popcnt(const uint64_t *w, Py_ssize_t n) {
+        int total = 0;
+        for (Py_ssize_t i = 0; i < n; i++) total += __builtin_popcountll(w[i]);
+        return total;
+    }
+    #define HAVE_POPCNT_TARGET 1
+    #else
+    #define HAVE_POPCNT_TARGET 0
+    static int bit_errors_popcnt(const uint32_t *a, const uint32_t *b, Py_ssize_t n) {
+        return 0;
+    }
+    static int count_bits_popcnt(const uint64_t *w, Py_ssize_t n) {
+        return 0;
+    }
+    #endif
+    static int cpu_has_popcnt(void) {
+    #if HAVE_POPCNT_TARGET
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("popcnt");
+    #else
+        return 0;
+    #endif
+    }
+    """
     int __builtin_popcount(unsigned int) nogil
+    int __builtin_popcountll(unsigned long long) nogil
+    int count_bits_popcnt(const uint64_t *w, Py_ssize_t n) nogil
+    int __builtin_ctzll(unsigned long long) nogil
+    int bit_errors_popcnt(const uint32_t *a, const uint32_t *b, Py_ssize_t n) nogil
+    int cpu_has_popcnt() nogil
+
+
+cdef bint HAS_POPCNT = cpu_has_popcnt()
+
+
+cdef int count_bits(const uint64_t *words, Py_ssize_t n) noexcept nogil:
+    if HAS_POPCNT:
+        return count_bits_popcnt(words, n)
+    cdef Py_ssize_t i
+    cdef int total = 0
+    for i in range(n):
+        total += __builtin_popcountll(words[i])
+    return total
+
+
+cdef Py_ssize_t last_index(const uint32_t *x, Py_ssize_t n, uint32_t key,
+                           const uint64_t *bits) noexcept nogil:
+    """Index of the last item with the key, or -1; `bits` says whether there is one at all."""
+    cdef Py_ssize_t i
+    if not (bits[WORDS - 1] >> 63):
+        return -1
+    for i in range(n - 1, -1, -1):
+        if x[i] >> SHIFT == key:
+            return i
+    return -1
+
+
+cdef int bit_errors(const uint32_t *a, const uint32_t *b, Py_ssize_t n) noexcept nogil:
+    """Differing bits between two aligned runs; uses the POPCNT instruction when the CPU has it."""
+    cdef Py_ssize_t i
+    cdef int total = 0
+    if HAS_POPCNT:
+        return bit_errors_popcnt(a, b, n)
+    for i in range(n):
+        total += __builtin_popcount(a[i] ^ b[i])
+    return total
 
 
 def simhash(const uint32_t[::1] items):
@@ -74,17 +145,29 @@ def extract_query(const uint32_t[::1] items, uint32_t silence, uint32_t mask, in
     return out[:found]
 
 
-cdef int unique_keys(const uint32_t *x, Py_ssize_t n, uint8_t *seen) noexcept nogil:
-    """Distinct keys, with pg_acoustid's quirk: only bytes 0..16382 of `seen` are cleared."""
+cdef int distinct_keys(const uint32_t *x, Py_ssize_t n, Py_ssize_t skip, const uint64_t *bits,
+                       const uint16_t *last) noexcept nogil:
+    """Distinct keys of x[skip:], key 16383 aside (it depends on pg_acoustid's memory reuse).
+
+    Derived from the bitmap of all of x: a key is lost by skipping the prefix exactly when its
+    last occurrence lies in the prefix, which `last` (the position table) tells.
+    """
     cdef Py_ssize_t i
-    cdef int count = 0
     cdef uint32_t k
-    memset(seen, 0, KEYS - 1)
-    for i in range(n):
+    cdef uint64_t bit
+    cdef uint64_t fresh[WORDS]
+    if n > 0xFFFF:
+        # Positions wrapped around in the uint16 table; recount the suffix directly.
+        memset(fresh, 0, sizeof(fresh))
+        for i in range(skip, n):
+            k = x[i] >> SHIFT
+            fresh[k >> 6] |= (<uint64_t>1) << (k & 63)
+        return count_bits(fresh, WORDS) - <int>(fresh[WORDS - 1] >> 63)
+    cdef int count = count_bits(bits, WORDS) - <int>(bits[WORDS - 1] >> 63)
+    for i in range(skip):
         k = x[i] >> SHIFT
-        if not seen[k]:
-            seen[k] = 1
-            count += 1
+        if k != KEYS - 1 and last[k] == i:
+            count -= 1
     return count
 
 
@@ -97,46 +180,83 @@ cdef float match(const uint32_t *a, Py_ssize_t asize, const uint32_t *b, Py_ssiz
     Reproducing the layout is what makes rare inputs score exactly like PostgreSQL.
     """
     cdef Py_ssize_t i, minsize, size, topcount = 0, topoff = 0, off
-    cdef int auniq, buniq, biterror = 0
+    cdef int auniq, buniq, biterror
     cdef float diversity, score
     cdef double ad, bd
+    # Only slots that were written are read back, so the tables need no clearing, except the
+    # slot whose high byte the uniqueness pass reads (see below).
     cdef uint16_t table[2 * (KEYS - 1) + 1]
     cdef uint16_t *apos = table
     cdef uint16_t *bpos = table + (KEYS - 1)
-    memset(table, 0, sizeof(table))
+    cdef bint last_seen
+    cdef Py_ssize_t askip, bskip, alast, blast
+    cdef uint64_t abits[WORDS]
+    cdef uint64_t bbits[WORDS]
+    cdef uint64_t word
+    cdef uint32_t k
+    cdef Py_ssize_t w
+    apos[8191] = 0
     for i in range(asize):
         apos[a[i] >> SHIFT] = <uint16_t>i
     for i in range(bsize):
         bpos[b[i] >> SHIFT] = <uint16_t>i
-    for i in range(KEYS - 1):
-        if apos[i] and bpos[i]:
-            off = <Py_ssize_t>apos[i] - bpos[i]
+    # Visit keys present on both sides in ascending order (the order decides ties) without
+    # scanning all 16383 slots: a bitmap of the keys written on each side, ANDed word by word.
+    memset(abits, 0, sizeof(abits))
+    memset(bbits, 0, sizeof(bbits))
+    for i in range(asize):
+        k = a[i] >> SHIFT
+        abits[k >> 6] |= (<uint64_t>1) << (k & 63)
+    for i in range(bsize):
+        k = b[i] >> SHIFT
+        bbits[k >> 6] |= (<uint64_t>1) << (k & 63)
+    alast = last_index(a, asize, KEYS - 1, abits)
+    blast = last_index(b, bsize, KEYS - 1, bbits)
+    if alast >= 0:
+        bbits[0] |= 1  # a's key 16383 is stored in b's slot for key 0
+    for w in range(WORDS):
+        word = abits[w] & bbits[w]
+        while word:
+            k = (w << 6) + __builtin_ctzll(word)
+            word &= word - 1
+            if k == KEYS - 1 or not (apos[k] and bpos[k]):
+                continue
+            off = <Py_ssize_t>apos[k] - bpos[k]
             if maxoffset == 0 or (-maxoffset <= off <= maxoffset):
                 counts[off + bsize] += 1
                 if counts[off + bsize] > topcount:
                     topcount = counts[off + bsize]
                     topoff = off
     minsize = min(asize, bsize) & ~1
+    askip = bskip = 0
     if topoff < 0:
-        off = min(-topoff, bsize)
-        b += off
-        bsize -= off
+        bskip = min(-topoff, bsize)
+        b += bskip
+        bsize -= bskip
     else:
-        off = min(topoff, asize)
-        a += off
-        asize -= off
+        askip = min(topoff, asize)
+        a += askip
+        asize -= askip
     size = min(asize, bsize) // 2
     if size == 0 or minsize == 0:
         return 0.0
-    auniq = unique_keys(a, asize, <uint8_t *>table)
-    buniq = unique_keys(b, bsize, <uint8_t *>table)
+    # C counts distinct keys in a byte array laid over the position tables and clears only its
+    # first 16383 bytes: key 16383's flag starts as the high byte of a's position for key 8191,
+    # and stays set from a's pass into b's.
+    last_seen = (apos[8191] >> 8) != 0
+    auniq = distinct_keys(a - askip, asize + askip, askip, abits, apos)
+    if alast >= askip:
+        auniq += not last_seen
+        last_seen = True
+    buniq = distinct_keys(b - bskip, bsize + bskip, bskip, bbits, bpos)
+    if blast >= bskip:
+        buniq += not last_seen
     ad = min(1.0, <double>(<float>(auniq + 10) / <float>asize) + 0.5)
     bd = min(1.0, <double>(<float>(buniq + 10) / <float>bsize) + 0.5)
     diversity = <float>min(ad, bd)
     if topcount < max(auniq, buniq) * 0.02:
         return 0.0
-    for i in range(2 * size):
-        biterror += popcount(a[i] ^ b[i])
+    biterror = bit_errors(a, b, 2 * size)
     score = <float>((size * 2.0 / minsize) * (1.0 - 2.0 * <double><float>biterror / (64 * size)))
     if score < 0.0:
         score = 0.0

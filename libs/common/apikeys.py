@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.models.app import Account, Application
 
 KEY_LENGTH = 10
+DEMO_KEY_VALID_DAYS = 7
 DEMO_ACCOUNT = "Demo user"
 DEMO_APPLICATION = "Demo application"
 
@@ -57,3 +61,27 @@ async def ensure_demo_account(session: AsyncSession) -> DemoKeys:
         session.add(application)
     await session.commit()
     return DemoKeys(client=application.apikey, user=account.apikey)
+
+
+def demo_client_key(secret: str, day: date) -> str:
+    """The demo client key the website shows on ``day``, computed as acoustid.org does.
+
+    HMAC-MD5 of the day's ordinal (lowercase hex) under ``"<secret>:demo-client-api-key"``,
+    first 8 bytes as unpadded URL-safe base64 (11 characters), second-to-last forced to
+    ``A`` so a demo key can never collide with a 10-character stored key.
+    """
+    mac = hmac.new(
+        f"{secret}:demo-client-api-key".encode(), f"{day.toordinal():x}".encode(), hashlib.md5
+    ).digest()
+    key = base64.urlsafe_b64encode(mac[:8]).decode().rstrip("=")
+    return key[:-2] + "A" + key[-1]
+
+
+def is_demo_client_key(secret: str, key: str, today: date) -> bool:
+    """True for the key of any day from ``today`` to ``today + 6`` (the original's window)."""
+    if len(key) != 11 or key[-2] != "A":
+        return False
+    return any(
+        hmac.compare_digest(key, demo_client_key(secret, today + timedelta(days=offset)))
+        for offset in range(DEMO_KEY_VALID_DAYS)
+    )

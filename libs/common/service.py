@@ -8,6 +8,7 @@ shutdown) is the same everywhere and lives here once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -43,6 +44,14 @@ class Resources:
         self.nats = await nats_helpers.connect(self.settings, self.name)
         await nats_helpers.ensure_streams(self.nats.jetstream(), self.settings)
 
+    async def nats_ready(self) -> NATS:
+        """The NATS connection, once the background connect has made it."""
+        if self._nats_task is not None:
+            await asyncio.shield(self._nats_task)
+        if self.nats is None:
+            raise RuntimeError(f"{self.name} does not use NATS")
+        return self.nats
+
     def start_nats(self) -> None:
         """Connects in the background: a service whose NATS is down still starts and says so
         on ``/_health`` instead of crash-looping, and connects once NATS is back."""
@@ -53,7 +62,10 @@ class Resources:
         if self._nats_task is not None and not self._nats_task.done():
             self._nats_task.cancel()
         if self.nats is not None and self.nats.is_connected:
-            await self.nats.drain()
+            # Not drain(): with a pull subscription open it waits out its whole timeout.
+            with contextlib.suppress(Exception):
+                await self.nats.flush(timeout=2)
+            await self.nats.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.databases.dispose()

@@ -89,7 +89,23 @@ class Settings(BaseSettings):
     rate_limit_ip: float = Field(4.0, gt=0, description="requests/s per client IP")
     rate_limit_application: float = Field(10.0, gt=0, description="requests/s per application")
     rate_limit_global: float = Field(100.0, gt=0, description="requests/s for the whole service")
+    rate_limit_overrides: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="per-bucket rates, comma list of application.<id>=<r/s> or ip.<addr>=<r/s>;"
+        " an application override also lifts the per-IP limit for its requests",
+    )
     api_key_cache_ttl: float = Field(60.0, ge=0, description="seconds an API key lookup is cached")
+    api_key_cache_size: int = Field(1000, ge=1, description="API keys kept in each cache")
+    demo_application_id: int = Field(
+        2, ge=1, description="application the daily rotating demo client key counts against"
+    )
+    cluster_role: str = Field(
+        "master", description="master or replica; replicas refuse the stats-writing internal calls"
+    )
+    musicbrainz_userinfo_url: str = Field(
+        "https://musicbrainz.org/oauth2/userinfo",
+        description="MusicBrainz OAuth2 userinfo endpoint for /v2/user/create_musicbrainz",
+    )
     max_request_size: int = Field(1 << 20, gt=0, description="largest request body in bytes")
 
     # Import thresholds (acoustid/const.py).
@@ -104,9 +120,15 @@ class Settings(BaseSettings):
     fingerprint_max_length_diff: int = Field(7, ge=0, description="seconds for a match")
     track_max_offset: int = Field(80, ge=0, description="compare2 max offset")
     worker_batch_size: int = Field(32, ge=1, description="submissions fetched per pull")
-    worker_concurrency: int = Field(4, ge=1, description="submissions imported at once")
+    worker_concurrency: int = Field(8, ge=1, description="submissions imported at once")
+    worker_ack_wait: float = Field(
+        30.0, gt=0, description="seconds before an unacknowledged submission is redelivered"
+    )
     worker_max_deliveries: int = Field(
         10, ge=1, description="failed deliveries before a submission is dead-lettered"
+    )
+    submission_retention_days: float = Field(
+        30.0, gt=0, description="days a handled submission is kept before the cron deletes it"
     )
     outbox_delay: float = Field(300.0, ge=0, description="republish unhandled submissions after s")
 
@@ -116,10 +138,37 @@ class Settings(BaseSettings):
     # Logging.
     log_level: str = Field("INFO", description="root log level")
 
-    @field_validator("nats_servers", "index_urls", "index_peers", mode="before")
+    @field_validator(
+        "nats_servers", "index_urls", "index_peers", "rate_limit_overrides", mode="before"
+    )
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _csv(value)
+
+    @field_validator("rate_limit_overrides")
+    @classmethod
+    def _overrides(cls, values: list[str]) -> list[str]:
+        for item in values:
+            bucket, _, rate = item.partition("=")
+            kind, _, name = bucket.partition(".")
+            if kind not in ("application", "ip") or not name:
+                raise ValueError(f"{item!r}: expected application.<id>=<rate> or ip.<addr>=<rate>")
+            if kind == "application" and not name.isdigit():
+                raise ValueError(f"{item!r}: application id must be an integer")
+            try:
+                if float(rate) <= 0:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"{item!r}: rate must be a positive number") from None
+        return values
+
+    @property
+    def rate_limits(self) -> dict[str, float]:
+        """Overrides as ``{"application.3": 20.0, "ip.10.0.0.1": 50.0}``."""
+        return {
+            name: float(rate)
+            for name, _, rate in (item.partition("=") for item in self.rate_limit_overrides)
+        }
 
     @field_validator("log_level")
     @classmethod

@@ -3,18 +3,60 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 
 from libs.common.db import Database
-from libs.common.service import build_resources, create_service_app
+from libs.common.index_client import IndexClient
+from libs.common.ratelimit import RateLimiter
+from libs.common.service import Resources, build_resources, create_service_app
 from libs.common.settings import Settings
+from services.api.endpoint import ApiState, add_endpoint
+from services.api.keys import Keys
+from services.api.routes import ENDPOINTS
+from services.api.search import Searcher
+from services.api.transport import TransportMiddleware
 
 DATABASES = (Database.APP, Database.FINGERPRINT, Database.INGEST)
+
+NOT_FOUND_HTML = (
+    "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+    "<p>The requested URL was not found on the server. If you entered the URL manually "
+    "please check your spelling and try again.</p>\n"
+)
+
+
+async def _not_found(request: Request, exc: Exception) -> HTMLResponse:
+    """Unknown paths get werkzeug's HTML 404, not the envelope, as on acoustid.org."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        return HTMLResponse(NOT_FOUND_HTML, status_code=404)
+    return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
 
 
 def create_app(settings: Settings) -> FastAPI:
     resources = build_resources(settings, "api", DATABASES, uses_redis=True, uses_nats=True)
-    return create_service_app(
+    index = IndexClient.from_settings(settings)
+
+    async def close_index(_: Resources) -> None:
+        await index.close()
+
+    app = create_service_app(
         resources,
         title="AcoustID web service",
         description="Fingerprint lookups and submissions, compatible with acoustid.org v2.",
+        on_stop=close_index,
     )
+    limiter = RateLimiter(resources.redis, settings) if resources.redis is not None else None
+    app.state.api = ApiState(
+        resources,
+        Keys(resources.databases, settings),
+        limiter,
+        Searcher(index, resources.databases, settings),
+    )
+    for endpoint in ENDPOINTS:
+        add_endpoint(app, endpoint)
+    app.add_exception_handler(HTTPException, _not_found)
+    app.add_middleware(TransportMiddleware)
+    return app

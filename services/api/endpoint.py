@@ -1,0 +1,193 @@
+"""How every v1/v2 endpoint answers: parse, count, rate-limit, run, serialise.
+
+The order is the original's: the format first (so every later error is in the caller's
+format), then keys, then the other parameters, and only then the rate limiter, so a
+malformed request is refused without spending the caller's quota. Each endpoint supplies a
+``parse`` step (all validation, no writes) and a ``run`` step (the work).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse, Response
+from starlette.requests import Request
+
+from libs.common.errors import ErrorCode, WebServiceError
+from libs.common.ratelimit import RateLimiter
+from libs.common.service import Resources
+from libs.common.settings import Settings
+from services.api import metrics
+from services.api.formats import CONTENT_TYPES, DEFAULT_CALLBACK, Format, jsonp_callback, serialize
+from services.api.keys import Keys
+from services.api.params import Params, require
+from services.api.search import Searcher
+from services.api.transport import BadBody, client_ip, read_params
+
+log = logging.getLogger(__name__)
+
+P = TypeVar("P")
+DOCUMENTED_METHODS = ["GET", "POST"]
+OTHER_METHODS = ["PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+
+
+@dataclass
+class ApiState:
+    """What the endpoints share within one process."""
+
+    resources: Resources
+    keys: Keys
+    limiter: RateLimiter | None
+    searcher: Searcher
+
+    @property
+    def settings(self) -> Settings:
+        return self.resources.settings
+
+
+@dataclass
+class Call:
+    """One request being answered: its parameters and who sent it."""
+
+    request: Request
+    params: Params
+    api: ApiState
+    ip: str
+    format: Format
+    application_id: int | None = None
+    account_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.api.settings
+
+    async def application(self, name: str = "client") -> int:
+        """The calling application from its key: error 2 if absent, 4 if unknown or disabled."""
+        key = require(self.params, name)
+        application_id = await self.api.keys.application_id(key)
+        if application_id is None:
+            raise WebServiceError(ErrorCode.INVALID_APIKEY)
+        self.application_id = application_id
+        return application_id
+
+    async def account(self, name: str = "user", cached: bool = True) -> int:
+        """The submitting user from their key: error 2 if absent, 6 if unknown."""
+        key = require(self.params, name)
+        account_id = await self.api.keys.account_id(key, cached=cached)
+        if account_id is None:
+            raise WebServiceError(ErrorCode.INVALID_USER_APIKEY)
+        self.account_id = account_id
+        return account_id
+
+    def has_cluster_secret(self) -> bool:
+        secret = self.settings.cluster_secret
+        given = self.params.get("secret")
+        return (
+            bool(secret)
+            and given is not None
+            and hmac.compare_digest(given.encode(), secret.encode())
+        )
+
+
+@dataclass(frozen=True)
+class Endpoint(Generic[P]):
+    path: str
+    name: str
+    summary: str
+    parse: Callable[[Call], Awaitable[P]]
+    run: Callable[[Call, P], Awaitable[dict[str, Any]]]
+    openapi: dict[str, Any] = field(default_factory=dict)
+    forced_format: Format | None = None
+
+
+def _format(params: Params) -> tuple[Format, str]:
+    value = params.get("format") or Format.JSON.value
+    try:
+        fmt = Format(value)
+    except ValueError:
+        raise WebServiceError(ErrorCode.UNKNOWN_FORMAT, Format.JSON.value) from None
+    return fmt, jsonp_callback(params.get("jsoncallback"))
+
+
+def _query_format(request: Request) -> Format:
+    """The format from the query string alone, for errors raised before the body is read."""
+    try:
+        return Format(request.query_params.get("format") or Format.JSON.value)
+    except ValueError:
+        return Format.JSON
+
+
+def render(
+    payload: dict[str, Any],
+    status: int,
+    fmt: Format,
+    callback: str = DEFAULT_CALLBACK,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    response = Response(serialize(payload, fmt, callback), status_code=status, headers=headers)
+    response.headers["content-type"] = CONTENT_TYPES[fmt]
+    return response
+
+
+async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
+    api: ApiState = request.app.state.api
+    started = time.perf_counter()
+    fmt = endpoint.forced_format or _query_format(request)
+    callback = DEFAULT_CALLBACK
+    headers: dict[str, str] = {}
+    try:
+        params = await read_params(request, api.settings.max_request_size)
+        if endpoint.forced_format is None:
+            fmt, callback = _format(params)
+        call = Call(request, params, api, client_ip(request), fmt)
+        parsed = await endpoint.parse(call)
+        metrics.REQUESTS.labels(str(call.application_id), endpoint.name).inc()
+        if api.limiter is not None and not call.has_cluster_secret():
+            refusal = await api.limiter.check(call.application_id, call.ip)
+            if refusal is not None:
+                metrics.RATE_LIMITED.labels(refusal.bucket, str(call.application_id)).inc()
+                headers["Retry-After"] = str(refusal.retry_after)
+                raise WebServiceError(ErrorCode.TOO_MANY_REQUESTS, refusal.rate)
+        payload = await endpoint.run(call, parsed)
+        return render({"status": "ok", **payload}, 200, fmt, callback)
+    except WebServiceError as exc:
+        metrics.HANDLED_ERRORS.labels(exc.name, endpoint.name).inc()
+        return render(exc.payload(), exc.status, fmt, callback, headers)
+    except BadBody as exc:
+        return PlainTextResponse(str(exc), status_code=400)
+    except Exception as exc:
+        log.exception("unhandled error in %s", endpoint.name)
+        metrics.UNHANDLED_ERRORS.labels(endpoint.name, metrics.error_cause(exc)).inc()
+        error = WebServiceError(ErrorCode.INTERNAL)
+        return render(error.payload(), error.status, fmt, callback)
+    finally:
+        metrics.DURATION.labels(endpoint.name).observe(time.perf_counter() - started)
+
+
+def add_endpoint(app: FastAPI, endpoint: Endpoint[Any]) -> None:
+    """Any method reaches the endpoint; GET and POST are the documented ones."""
+
+    async def route(request: Request) -> Response:
+        return await answer(endpoint, request)
+
+    for method in DOCUMENTED_METHODS:
+        app.add_api_route(
+            endpoint.path,
+            route,
+            methods=[method],
+            name=endpoint.name,
+            operation_id=f"{endpoint.name.replace('.', '_')}_{method.lower()}",
+            summary=endpoint.summary,
+            openapi_extra=endpoint.openapi or None,
+            response_class=Response,
+        )
+    app.add_api_route(
+        endpoint.path, route, methods=OTHER_METHODS, include_in_schema=False, name=endpoint.name
+    )
