@@ -38,18 +38,23 @@ from libs.common.index_messages import Insert  # noqa: E402
 from libs.common.settings import Settings  # noqa: E402
 from services.index import reference  # noqa: E402
 from services.index.api import MAX_POSTINGS_PER_TERM, min_score_default  # noqa: E402
+from services.index.kernel import search as kernel_search  # noqa: E402
+from services.index.segment import build, open_file, write  # noqa: E402
 from services.index.store import Store  # noqa: E402
 
 MSGPACK = "application/vnd.msgpack"
 RESULTS = REPO / "bench" / "results" / "index.json"
-HOT_POOL, HOT_SHARE, ZIPF = 10_000, 0.15, 1.2
+HOT_POOL, HOT_SHARE, ZIPF, HOT_SEED = 10_000, 0.15, 1.2, 99
 
 
 def corpus(n: int, seed: int = 7) -> np.ndarray:
-    """``n`` x 120 terms: 28-bit values shifted left 4, 15 % drawn Zipf-skewed from a hot pool."""
+    """``n`` x 120 terms: 28-bit values shifted left 4, 15 % drawn Zipf-skewed from a hot pool.
+
+    The hot pool is the same for every seed, so corpora built in chunks share their hot terms.
+    """
     rng = np.random.default_rng(seed)
     terms = rng.integers(0, 2**28, (n, 120), dtype=np.uint32)
-    hot = rng.integers(0, 2**28, HOT_POOL, dtype=np.uint32)
+    hot = np.random.default_rng(HOT_SEED).integers(0, 2**28, HOT_POOL, dtype=np.uint32)
     mask = rng.random((n, 120)) < HOT_SHARE
     terms[mask] = hot[(rng.zipf(ZIPF, int(mask.sum())) - 1) % HOT_POOL]
     return terms << np.uint32(4)
@@ -156,7 +161,12 @@ def in_process(n: int, nq: int, workdir: Path) -> dict[str, object]:
                         max_per_term=MAX_POSTINGS_PER_TERM,
                     )
                     agree += [i for i, _ in res] == ids
-            row = {"p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "top1": hits / len(sample)}
+            row = {
+                "p50_ms": pct(lat, 50),
+                "p95_ms": pct(lat, 95),
+                "p99_ms": pct(lat, 99),
+                "top1": hits / len(sample),
+            }
             if engine == "numpy":
                 row["agrees_with_kernel"] = agree / len(sample)
             out[f"search_{kind}_{engine}"] = row
@@ -200,6 +210,68 @@ def in_process(n: int, nq: int, workdir: Path) -> dict[str, object]:
                 "p99_ms": pct(lat, 99),
             }
     out["rss_mb_peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def large(chunks: int, nq: int, workdir: Path) -> dict[str, object]:
+    """B3 at ``chunks`` million documents, kernel only, one segment file per million.
+
+    Built a million at a time and memory-mapped, so the corpus never sits in RAM at once; the
+    segments are left unmerged (a running index would merge them into fewer, which only makes
+    search cheaper). Queries come from documents regenerated from their chunk's seed.
+    """
+    directory = workdir / "b3-large"
+    directory.mkdir()
+    started = time.perf_counter()
+    for c in range(chunks):
+        terms = corpus(1_000_000, seed=100 + c)
+        ids = np.repeat(np.arange(c * 1_000_000 + 1, (c + 1) * 1_000_000 + 1, dtype=np.uint32), 120)
+        docs = np.arange(c * 1_000_000 + 1, (c + 1) * 1_000_000 + 1, dtype=np.uint32)
+        seg = build(terms.ravel(), ids, docs, np.zeros(0, np.uint32))
+        write(seg, directory / f"{c:016x}-bench.seg")
+        del terms, ids, seg
+    build_s = time.perf_counter() - started
+    segments = [open_file(p) for p in sorted(directory.glob("*.seg"))]
+    views = [s.view for s in segments]
+    postings = sum(s.num_postings for s in segments)
+    disk = sum(p.stat().st_size for p in directory.glob("*.seg"))
+    rng = np.random.default_rng(3)
+    picks = rng.integers(0, chunks * 1_000_000, nq)
+    items: dict[str, list[tuple[int, np.ndarray]]] = {"exact": [], "noisy": [], "miss": []}
+    for c in range(chunks):
+        mine = picks[picks // 1_000_000 == c]
+        if len(mine):
+            terms = corpus(1_000_000, seed=100 + c)
+            for d in mine:
+                doc = terms[d % 1_000_000]
+                items["exact"].append((int(d) + 1, doc))
+                items["noisy"].append((int(d) + 1, noisy(rng, doc, 28, 4)))
+            del terms
+    items["miss"] = [
+        (0, rng.integers(0, 2**28, 120, dtype=np.uint32) << np.uint32(4)) for _ in range(nq)
+    ]
+    out: dict[str, object] = {
+        "docs": chunks * 1_000_000,
+        "segments": len(segments),
+        "build_docs_per_s": chunks * 1_000_000 / build_s,
+        "disk_bytes_per_posting": disk / postings,
+    }
+    for kind, queries_ in items.items():
+        lat, hits = [], 0
+        for expected, q in queries_:
+            t0 = time.perf_counter()
+            ids_, _, _ = kernel_search(
+                views, q, min_score_default(len(q)), 10, 10, 0.0, MAX_POSTINGS_PER_TERM
+            )
+            lat.append(time.perf_counter() - t0)
+            hits += top1(expected, ids_.tolist())
+        out[f"search_{kind}_kernel"] = {
+            "p50_ms": pct(lat, 50),
+            "p95_ms": pct(lat, 95),
+            "p99_ms": pct(lat, 99),
+            "top1": hits / len(queries_),
+        }
+    out["rss_mb"] = rss_mb()
     return out
 
 
@@ -435,9 +507,10 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--docs", type=int, default=1_000_000, help="B3 corpus size")
     p.add_argument("--queries", type=int, default=1000, help="B3 queries per kind")
-    p.add_argument("--only", choices=["inprocess", "b1", "b2", "b3"], action="append")
+    p.add_argument("--only", choices=["inprocess", "b1", "b2", "b3", "large"], action="append")
+    p.add_argument("--large-millions", type=int, default=10, help="B3 kernel-only corpus size")
     args = p.parse_args()
-    chosen = set(args.only or ["inprocess", "b1", "b2", "b3"])
+    chosen = set(args.only or ["inprocess", "b1", "b2", "b3", "large"])
     workdir = Path(tempfile.mkdtemp(prefix="acoustid-index-bench-"))
     results: dict[str, dict[str, object]] = {}
     try:
@@ -455,6 +528,9 @@ def main() -> int:
             results[f"B3 service ({args.docs} docs)"] = asyncio.run(
                 service_b3(args.docs, args.queries, workdir)
             )
+        if "large" in chosen:
+            title = f"B3 kernel at {args.large_millions}M docs (mmapped segments, one thread)"
+            results[title] = large(args.large_millions, args.queries, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     table(results)
