@@ -24,6 +24,9 @@ UPDATES = Counter("fpindex_updates_total", "Changes applied from the FPINDEX str
 REPLICATION_ERRORS = Counter(
     "fpindex_replication_errors_total", "Consumer restarts and undecodable FPINDEX messages"
 )
+REPLICATION_GAPS = Counter(
+    "fpindex_replication_gaps_total", "Starts that found FPINDEX trimmed past the applied version"
+)
 SEARCH_DURATION = Histogram(
     "fpindex_search_duration_seconds",
     "Time spent in the search kernel",

@@ -28,7 +28,7 @@ from nats.js.errors import APIError, FetchTimeoutError, NotFoundError
 
 from libs.common import index_messages
 from libs.common.index_messages import Change, InvalidChange
-from libs.common.nats import FPINDEX, fpindex_subject
+from libs.common.nats import FPINDEX, ensure_streams, fpindex_subject
 from libs.common.settings import Settings
 from services.index import manifest, metrics, segment
 from services.index.store import Store
@@ -118,10 +118,21 @@ class Replicator:
     async def _consume(self) -> None:
         nc = await self._client()
         js = nc.jetstream()
+        await ensure_streams(js, self.settings)
         stream = self.settings.stream(FPINDEX)
         with contextlib.suppress(NotFoundError):
             await js.delete_consumer(stream, self.consumer)
         start = self.store.version + 1
+        state = (await js.stream_info(stream)).state
+        first = state.first_seq
+        if first > start and state.last_seq >= start:
+            metrics.REPLICATION_GAPS.inc()
+            log.error(
+                "FPINDEX no longer holds sequences %d..%d this replica has not applied; changes "
+                "to it are missing: bootstrap it from a peer (INDEX_PEERS) or rebuild it",
+                start,
+                first - 1,
+            )
         config = ConsumerConfig(
             durable_name=self.consumer,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
