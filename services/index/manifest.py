@@ -9,10 +9,11 @@ crash leaves either the old or the new manifest, never a torn one.
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from services.index import durable
 
 NAME = "manifest.json"
 FORMAT = 1
@@ -59,14 +60,4 @@ def save(directory: Path, manifest: Manifest) -> None:
     }
     blob = json.dumps(body, sort_keys=True).encode()
     doc = {"format": FORMAT, "crc32": zlib.crc32(blob), "body": body}
-    tmp = directory / (NAME + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(doc, f, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, directory / NAME)
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    durable.replace(directory / NAME, lambda f: f.write(json.dumps(doc, sort_keys=True).encode()))

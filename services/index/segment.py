@@ -21,10 +21,12 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from libs.common.index_messages import Change, Delete, Insert
+from services.index import durable
 from services.index.kernel import MAX_WIDTH, SegmentView, pack_bits, unpack_bits
 
 MAGIC = b"ACIDXSG1"
@@ -248,14 +250,6 @@ def merge(segments: Sequence[Segment], *, drop_tombstones: bool) -> Segment:
     )
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write(segment: Segment, path: Path) -> int:
     """Writes ``segment`` durably at ``path`` (temp file, fsync, rename); returns its size."""
     arrays = {
@@ -273,17 +267,15 @@ def write(segment: Segment, path: Path) -> int:
     header = {"layout": segment.layout, "seq": segment.seq, "arrays": entries, "data_size": offset}
     blob = json.dumps(header, sort_keys=True).encode()
     start = _align(len(MAGIC) + 8 + len(blob))
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+
+    def fill(f: BinaryIO) -> None:
         f.write(MAGIC + struct.pack("<II", len(blob), zlib.crc32(blob)) + blob)
         for name in ARRAYS:
             f.write(b"\0" * (start + entries[name][0] - f.tell()))
             f.write(arrays[name].data.cast("B"))
         f.write(b"\0" * (start + offset - f.tell()))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+
+    durable.replace(path, fill)
     return start + offset
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from libs.common.index_messages import Change
-from services.index import kernel, manifest, segment
+from services.index import durable, kernel, manifest, segment
 from services.index.manifest import Manifest
 from services.index.segment import Segment
 
@@ -162,7 +162,7 @@ class Store:
         store._publish(files, (), found.applied_seq, found.attributes)
         live = set(found.segments)
         for path in directory.iterdir():
-            if path.name not in live and path.name.endswith((SEGMENT_SUFFIX, ".tmp")):
+            if path.name not in live and path.name.endswith((SEGMENT_SUFFIX, durable.TMP_SUFFIX)):
                 log.info("removing %s, left over from an interrupted write", path.name)
                 path.unlink()
         return store
