@@ -15,6 +15,7 @@ with one ``np.frombuffer``, where integer lists cost a parse per term on every r
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -105,14 +106,25 @@ def set_attributes(values: Any) -> SetAttributes:
 
 
 def check_terms_many(lists: list[Any]) -> list[np.ndarray]:
-    """:func:`check_terms` for many lists at once: one numpy conversion for the whole batch."""
-    if all(isinstance(v, list) and len(v) <= MAX_TERMS for v in lists):
-        lengths = [len(v) for v in lists]
-        flat = [t for v in lists for t in v]
-        if flat:
-            checked = check_terms_flat(flat)
-            return np.split(checked, np.cumsum(lengths[:-1]))
-    return [check_terms(v) for v in lists]
+    """:func:`check_terms` for many lists at once: one numpy conversion for the whole batch.
+
+    Lists of one length (fingerprint terms nearly always are) convert as one 2-D array;
+    anything irregular goes through the per-list path, which names what is wrong.
+    """
+    if not lists or not all(isinstance(v, list) and 0 < len(v) <= MAX_TERMS for v in lists):
+        return [check_terms(v) for v in lists]
+    if len({len(v) for v in lists}) == 1:
+        arr = None
+        with contextlib.suppress(ValueError, TypeError, OverflowError):
+            arr = np.asarray(lists)
+        if arr is None or arr.ndim != 2 or arr.dtype.kind not in "iu":
+            return [check_terms(v) for v in lists]
+        if int(arr.min()) < 0 or int(arr.max()) > MAX_ID:
+            raise InvalidChange("a term is outside 0..2**32-1")
+        return list(arr.astype(np.uint32))
+    lengths = [len(v) for v in lists]
+    checked = check_terms_flat([t for v in lists for t in v])
+    return np.split(checked, np.cumsum(lengths[:-1]))
 
 
 def check_terms_flat(flat: list[Any]) -> np.ndarray:

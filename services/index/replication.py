@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -272,6 +273,8 @@ async def _receive_snapshot(resp: httpx.Response, directory: Path) -> manifest.M
         tmp = directory / (name + ".tmp")
         with open(tmp, "wb") as f:
             await body.copy(f, size)
+            f.flush()
+            os.fsync(f.fileno())
         tmp.rename(directory / name)
         segment.open_file(directory / name)
         names.append(name)
