@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -82,3 +84,29 @@ async def test_rebuild_refuses_a_directory_in_use(tmp_path, fingerprint_db):
         os.close(fd)
     assert result.returncode != 0
     assert result.stderr.startswith("error: ") and "in use by another" in result.stderr
+
+
+async def test_rebuild_killed_midway_resumes_to_the_same_index(tmp_path, fingerprint_db):
+    url, fps = fingerprint_db
+    settings = index_settings(
+        tmp_path / "data", fingerprint_database_url=url, index_checkpoint_postings=20_000
+    )
+    env = {**os.environ, **settings_env(settings)}
+    cmd = [sys.executable, "-m", "services.index", "rebuild", "--batch-size", "10"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = 0
+    while seen < ROWS // 3 and proc.poll() is None:
+        chunk = proc.stderr.read1(4096).decode()  # type: ignore[union-attr]
+        seen = max([seen, *(int(n) for n in re.findall(r"id (\d+)", chunk))])
+    proc.kill()
+    assert proc.wait() == -signal.SIGKILL, "the rebuild finished before it could be killed"
+    again = rebuild(settings, "--batch-size", "500")
+    assert again.returncode == 0, again.stderr
+    resumed = int(re.search(r"resuming after id (\d+)", again.stdout).group(1))  # type: ignore[union-attr]
+    assert 0 < resumed < ROWS
+    assert f"rebuilt {ROWS - resumed} fingerprints up to id {ROWS}" in again.stdout
+    store = Store.open(tmp_path / "data")
+    assert store.stats().num_docs == ROWS
+    for i in range(0, ROWS, 131):
+        query = extract_query(fps[i])
+        assert store.search(query, limit=1, min_score=6, score_pct=10)[0] == [(i + 1, len(query))]
