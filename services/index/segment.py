@@ -27,7 +27,13 @@ import numpy as np
 
 from libs.common.index_messages import Change, Delete, Insert
 from services.index import durable
-from services.index.kernel import MAX_WIDTH, SegmentView, pack_bits, unpack_bits
+from services.index.kernel import (
+    MAX_WIDTH,
+    SegmentView,
+    decode_keys,
+    encode_postings,
+    key_stats,
+)
 
 MAGIC = b"ACIDXSG1"
 ALIGN = 64
@@ -80,29 +86,22 @@ class Segment:
         return not (j < len(self.tombstones) and int(self.tombstones[j]) == id)
 
     def postings(self) -> Postings:
-        lay = self.layout
-        offsets = np.asarray(self.view.offsets_array, dtype=np.int64)
-        n = int(offsets[-1])
-        width = lay["suffix_bits"] + lay["id_bits"]
-        values = unpack_bits(np.ascontiguousarray(self.view.packed_array), n, width)
-        buckets = np.repeat(np.arange(len(offsets) - 1, dtype=np.uint64), np.diff(offsets))
-        e = (buckets << np.uint64(lay["suffix_bits"])) | (values >> np.uint64(lay["id_bits"]))
-        terms = (e << np.uint64(lay["shift"])).astype(np.uint32)
-        id_mask = np.uint64((1 << lay["id_bits"]) - 1)
-        ids = ((values & id_mask) + np.uint64(lay["min_id"])).astype(np.uint32)
+        keys = decode_keys(self.view)
+        terms = (keys >> np.uint64(32)).astype(np.uint32)
+        ids = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
         return Postings(terms, ids, np.asarray(self.docs), np.asarray(self.tombstones))
 
 
-def _layout(terms: np.ndarray, ids_span: int) -> dict[str, int]:
+def _layout(keys: np.ndarray, ids_span: int) -> dict[str, int]:
     """Picks shift, bucket and suffix bits so a posting is as narrow as the data allows.
 
     One more bucket bit saves a bit per posting and costs 4 bytes per bucket; the two balance
     near ``POSTINGS_PER_BUCKET`` postings per bucket.
     """
-    n = len(terms)
-    combined = int(np.bitwise_or.reduce(terms)) if n else 0
+    n = len(keys)
+    combined, top = key_stats(keys)
     shift = (combined & -combined).bit_length() - 1 if combined else 0
-    term_bits = int(terms.max() >> shift).bit_length() if n else 0
+    term_bits = (top >> shift).bit_length()
     id_bits = ids_span.bit_length()
     bucket_bits = int(np.log2(n / POSTINGS_PER_BUCKET)) if n >= 2 * POSTINGS_PER_BUCKET else 0
     bucket_bits = max(min(bucket_bits, MAX_BUCKET_BITS, term_bits), term_bits + id_bits - MAX_WIDTH)
@@ -128,25 +127,32 @@ def build(
     ``docs`` lists every id the segment speaks for (sorted, unique), ``tombstones`` the subset
     that is deleted; postings must only name alive docs.
     """
-    keys = np.sort((terms.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64))
-    if len(keys) > 1:
+    keys = (terms.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64)
+    keys.sort()
+    return from_keys(keys, docs, tombstones, seq=seq, attributes=attributes)
+
+
+def from_keys(
+    keys: np.ndarray,
+    docs: np.ndarray,
+    tombstones: np.ndarray,
+    *,
+    unique: bool = False,
+    seq: int = 0,
+    attributes: dict[str, str] | None = None,
+) -> Segment:
+    """A segment from sorted ``term << 32 | id`` keys (duplicates collapse unless ``unique``)."""
+    if not unique and len(keys) > 1:
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-    terms = (keys >> np.uint64(32)).astype(np.uint32)
-    ids = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
     docs = np.ascontiguousarray(docs, dtype=np.uint32)
     min_id = int(docs[0]) if len(docs) else 0
     span = int(docs[-1]) - min_id if len(docs) else 0
-    lay = _layout(terms, span)
+    lay = _layout(keys, span)
     lay["min_id"] = min_id
-    e = terms.astype(np.uint64) >> np.uint64(lay["shift"])
-    suffix_bits = lay["suffix_bits"]
-    buckets = e >> np.uint64(suffix_bits)
-    nbuckets = 1 << (lay["term_bits"] - suffix_bits)
-    offsets = np.zeros(nbuckets + 1, dtype=np.uint32)
-    np.cumsum(np.bincount(buckets.astype(np.int64), minlength=nbuckets), out=offsets[1:])
-    suffix = e & np.uint64((1 << suffix_bits) - 1)
-    values = (suffix << np.uint64(lay["id_bits"])) | (ids.astype(np.uint64) - np.uint64(min_id))
-    packed = pack_bits(values, suffix_bits + lay["id_bits"])
+    offsets, packed = encode_postings(
+        keys, lay["shift"], lay["term_bits"], lay["suffix_bits"], lay["id_bits"], min_id
+    )
     return _segment(
         offsets,
         packed,
@@ -210,28 +216,25 @@ def merge(segments: Sequence[Segment], *, drop_tombstones: bool) -> Segment:
     Tombstones survive unless nothing older than ``segments`` exists (``drop_tombstones``),
     because they must keep hiding older copies of the id.
     """
-    decoded = [s.postings() for s in segments]
-    all_docs = np.concatenate([p.docs for p in decoded]) if decoded else np.zeros(0, np.uint32)
-    ranks = np.concatenate([np.full(len(p.docs), r, dtype=np.int64) for r, p in enumerate(decoded)])
+    all_docs = np.concatenate([s.docs for s in segments]) if segments else np.zeros(0, np.uint32)
+    ranks = np.concatenate([np.full(s.num_docs, r, dtype=np.int64) for r, s in enumerate(segments)])
     order = np.lexsort((-ranks, all_docs))
     ids_sorted = all_docs[order]
     first = np.ones(len(ids_sorted), dtype=bool)
     first[1:] = ids_sorted[1:] != ids_sorted[:-1]
     docs = ids_sorted[first]
     winner = ranks[order][first]
-    dead = np.concatenate([np.isin(p.docs, p.tombstones, assume_unique=True) for p in decoded])[
+    dead = np.concatenate([np.isin(s.docs, s.tombstones, assume_unique=True) for s in segments])[
         order
     ][first]
-    terms_parts, ids_parts = [], []
-    for rank, p in enumerate(decoded):
-        wins = winner[np.searchsorted(docs, p.docs)] == rank
-        if wins.all():
-            terms_parts.append(p.terms)
-            ids_parts.append(p.ids)
-            continue
-        keep = np.isin(p.ids, p.docs[wins])
-        terms_parts.append(p.terms[keep])
-        ids_parts.append(p.ids[keep])
+    parts = []
+    for rank, seg in enumerate(segments):
+        keys = decode_keys(seg.view)
+        wins = winner[np.searchsorted(docs, seg.docs)] == rank
+        if not wins.all():
+            ids = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+            keys = keys[np.isin(ids, np.asarray(seg.docs)[wins])]
+        parts.append(keys)
     tombstones = docs[dead]
     if drop_tombstones:
         docs = docs[~dead]
@@ -239,12 +242,14 @@ def merge(segments: Sequence[Segment], *, drop_tombstones: bool) -> Segment:
     attributes: dict[str, str] = {}
     for s in segments:
         attributes.update(s.attributes)
-    empty = np.zeros(0, dtype=np.uint32)
-    return build(
-        np.concatenate(terms_parts) if terms_parts else empty,
-        np.concatenate(ids_parts) if ids_parts else empty,
+    # Each id's postings come from one segment only, so the keys are already unique.
+    keys = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    keys.sort()
+    return from_keys(
+        keys,
         docs,
         tombstones,
+        unique=True,
         seq=max((s.seq for s in segments), default=0),
         attributes=attributes,
     )
