@@ -37,47 +37,6 @@ cdef inline uint64_t _get(const uint8_t* packed, uint64_t i, int width, uint64_t
     return (word >> (bit & 7)) & mask
 
 
-def pack_bits(const uint64_t[::1] values, int width):
-    """Packs ``values`` (each below ``2**width``) little-endian, ``width`` bits apiece.
-
-    Eight zero bytes follow the data so a read of the last value never runs off the end.
-    """
-    if width < 0 or width > MAX_WIDTH:
-        raise ValueError(f"width {width} outside 0..{MAX_WIDTH}")
-    cdef Py_ssize_t n = values.shape[0]
-    cdef Py_ssize_t nbytes = (n * width + 7) // 8 + PADDING
-    out = np.zeros(nbytes, dtype=np.uint8)
-    cdef uint8_t[::1] buf = out
-    cdef uint64_t bit, word, v
-    cdef Py_ssize_t i
-    with nogil:
-        if width > 0:
-            for i in range(n):
-                v = values[i]
-                bit = <uint64_t>i * width
-                memcpy(&word, &buf[bit >> 3], 8)
-                word |= v << (bit & 7)
-                memcpy(&buf[bit >> 3], &word, 8)
-    return out
-
-
-def unpack_bits(const uint8_t[::1] packed, Py_ssize_t n, int width):
-    """The inverse of :func:`pack_bits` for the first ``n`` values."""
-    if width < 0 or width > MAX_WIDTH:
-        raise ValueError(f"width {width} outside 0..{MAX_WIDTH}")
-    if packed.shape[0] < (n * width + 7) // 8 + PADDING:
-        raise ValueError("packed buffer too short")
-    out = np.zeros(n, dtype=np.uint64)
-    cdef uint64_t[::1] res = out
-    cdef uint64_t mask = (<uint64_t>1 << width) - 1
-    cdef Py_ssize_t i
-    with nogil:
-        if width > 0:
-            for i in range(n):
-                res[i] = _get(&packed[0], i, width, mask)
-    return out
-
-
 def key_stats(const uint64_t[::1] keys):
     """``(or of all terms, max term)`` of sorted ``term << 32 | id`` keys, for the layout."""
     cdef uint64_t combined = 0, top = 0, term

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from libs.common.index_messages import Change, Delete, Insert
 from services.index import reference
-from services.index.kernel import SearchTimeout, pack_bits, search, unpack_bits
-from services.index.segment import Segment, from_changes, merge
+from services.index.kernel import MAX_WIDTH, SearchTimeout, decode_keys, search
+from services.index.segment import Segment, from_changes, from_keys, merge
 
 
 def random_batches(rng: np.random.Generator, nbatches: int, max_id: int, vocab: int, shift: int):
@@ -140,13 +140,17 @@ def test_query_is_a_set():
     assert scores.tolist() == [2]
 
 
-def test_pack_roundtrip_all_widths():
+def test_postings_roundtrip_at_every_width():
     rng = np.random.default_rng(1)
-    for width in range(57):
-        values = rng.integers(0, 2**width if width else 1, 1000, dtype=np.uint64)
-        assert np.array_equal(unpack_bits(pack_bits(values, width), 1000, width), values)
-    with pytest.raises(ValueError):
-        pack_bits(np.zeros(1, np.uint64), 57)
+    for id_bits in range(0, 33, 4):
+        for term_bits in (1, 8, 20, 28, 32):
+            ids = rng.integers(1, min(2**id_bits + 1, 2**32), 500, dtype=np.uint64)
+            terms = rng.integers(0, 2**term_bits, 500, dtype=np.uint64)
+            keys = np.unique((terms << np.uint64(32)) | ids)
+            docs = np.unique((keys & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+            seg = from_keys(keys, docs, np.zeros(0, np.uint32))
+            assert seg.layout["suffix_bits"] + seg.layout["id_bits"] <= MAX_WIDTH
+            assert np.array_equal(decode_keys(seg.view), keys)
 
 
 def test_timeout_raises():
