@@ -187,7 +187,7 @@ def _set(entries: Any, short: bool) -> Change:
 
 
 def _parse_id(value: str) -> int:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ApiError("InvalidFingerprintId", 400)
     try:
         return index_messages.check_id(int(value))

@@ -107,6 +107,7 @@ async def test_min_score_floor_and_limit_defaults(client):
         ("put", "/main/4294967296", {"json": {"hashes": [1]}}, 400, "InvalidFingerprintId"),
         ("put", "/main/5", {"json": {"hashes": [1, 2**32]}}, 400, "BadRequest"),
         ("get", "/main/abc", {}, 400, "InvalidFingerprintId"),
+        ("get", "/main/%C2%B2", {}, 400, "InvalidFingerprintId"),
         (
             "post",
             "/main/_update",
