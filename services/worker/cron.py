@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from prometheus_client import Counter, Gauge, Histogram
 
 from libs.common.db import Database
+from libs.common.index_client import IndexClient
 from libs.common.server import run_service
 from libs.common.service import MainLoop, Resources, build_resources, create_service_app
 from libs.common.settings import Settings
@@ -50,6 +51,7 @@ def schedule() -> list[Job]:
         Job("fold_user_agent_counters", 3600.0, jobs.fold_user_agent_counters),
         Job("daily_stats", 3600.0, jobs.daily_stats),
         Job("delete_old_submissions", 3600.0, jobs.delete_old_submissions),
+        Job("merge_same_audio_tracks", 300.0, jobs.merge_same_audio_tracks),
     ]
 
 
@@ -74,7 +76,10 @@ async def scheduler(resources: Resources, stop: asyncio.Event) -> None:
     """Runs due jobs while this process holds the lease; checks every second."""
     assert resources.redis is not None
     nc = await resources.nats_ready()
-    ctx = jobs.Context(resources.settings, resources.databases, resources.redis, nc.jetstream())
+    index = IndexClient.from_settings(resources.settings)
+    ctx = jobs.Context(
+        resources.settings, resources.databases, resources.redis, nc.jetstream(), index
+    )
     lease = Lease(resources.redis, resources.settings, LEASE_TTL)
     table = schedule()
     try:
@@ -90,6 +95,7 @@ async def scheduler(resources: Resources, stop: asyncio.Event) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK)
     finally:
+        await index.close()
         LEADER.set(0)
         with contextlib.suppress(Exception):
             await lease.release()

@@ -12,6 +12,7 @@ from sqlalchemy import select, text, update
 
 from libs.common import stats_counters
 from libs.common.db import Database, Databases
+from libs.common.index_client import IndexClient
 from libs.common.models.app import Stats, StatsLookups, StatsUserAgents
 from libs.common.models.ingest import Submission
 from libs.common.nats import connect, ensure_streams, submissions_subject
@@ -42,7 +43,9 @@ async def ctx(migrated: Settings) -> AsyncIterator[jobs.Context]:
     nc = await connect(settings, "test-jobs")
     js = nc.jetstream()
     await ensure_streams(js, settings)
-    yield jobs.Context(settings, dbs, redis, js)
+    index = IndexClient.from_settings(settings)
+    yield jobs.Context(settings, dbs, redis, js, index)
+    await index.close()
     for key in await redis.keys(settings.redis_prefix + "*"):
         await redis.delete(key)
     await redis.aclose()
