@@ -72,25 +72,24 @@ def parse_user_agent_field(field: str) -> UserAgentCount:
     )
 
 
-async def count_lookups(
-    redis: Redis, settings: Settings, when: datetime, application_id: int, hits: list[bool]
+async def count_lookup_request(
+    redis: Redis,
+    settings: Settings,
+    when: datetime,
+    application_id: int,
+    hits: list[bool],
+    user_agent: str,
+    ip: str,
 ) -> None:
-    """One increment per query of a (batch) lookup; a Redis failure never fails the lookup."""
+    """One increment per query of a (batch) lookup and one per request for its user agent,
+    in a single round trip; a Redis failure never fails the lookup."""
     try:
         async with redis.pipeline(transaction=False) as pipe:
             for hit in hits:
                 field = lookup_field(when, application_id, hit)
                 pipe.hincrby(partition_key(settings, LOOKUPS, field), field, 1)
+            field = user_agent_field(when, application_id, user_agent, ip)
+            pipe.hincrby(partition_key(settings, USER_AGENTS, field), field, 1)
             await pipe.execute()
     except Exception as exc:
         log.warning("cannot count lookups: %r", exc)
-
-
-async def count_user_agent(
-    redis: Redis, settings: Settings, when: datetime, application_id: int, user_agent: str, ip: str
-) -> None:
-    try:
-        field = user_agent_field(when, application_id, user_agent, ip)
-        await redis.hincrby(partition_key(settings, USER_AGENTS, field), field, 1)
-    except Exception as exc:
-        log.warning("cannot count user agent: %r", exc)
