@@ -187,7 +187,11 @@ async def open_loop(
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        response = await http.post("/v2/lookup", data=bodies[i % len(bodies)])
+        try:
+            response = await http.post("/v2/lookup", data=bodies[i % len(bodies)])
+        except httpx.HTTPError:
+            errors += 1
+            return
         if response.status_code != 200 or not response.json()["results"]:
             errors += 1
         latencies.append(time.perf_counter() - scheduled)
@@ -216,11 +220,15 @@ async def closed_loop(
         i = offset
         while time.perf_counter() < deadline:
             sent = time.perf_counter()
-            response = await http.post(path, data=bodies[i % len(bodies)])
+            i += workers
+            try:
+                response = await http.post(path, data=bodies[i % len(bodies)])
+            except httpx.HTTPError:
+                errors += 1
+                continue
             latencies.append(time.perf_counter() - sent)
             errors += response.status_code != 200
             done += 1
-            i += workers
 
     start = time.perf_counter()
     await asyncio.gather(*(worker(w) for w in range(workers)))
@@ -286,7 +294,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             }
             for i in rng.integers(0, args.tracks, 500)
         ]
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
         async with httpx.AsyncClient(base_url=api_url, timeout=30, limits=limits) as http:
             await closed_loop(http, "/v2/lookup", lookups, 4, 2.0)  # warm-up
             rates = [
