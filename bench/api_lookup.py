@@ -5,7 +5,7 @@ Starts its own index and API processes on private databases, streams and ports, 
 ``--tracks`` real fingerprints (in the database and the index) plus filler index documents
 up to ``--docs``, then measures open-loop lookups at each ``--rates`` (latency from the
 scheduled send time, so a stalled server cannot hide queueing), the closed-loop saturation
-throughput, and submit throughput. Prints a table and writes ``results/api_lookup.json``.
+throughput, and submit throughput. Prints a table and writes ``bench/results/api_lookup.json``.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rates", default="50,200,500", help="open-loop requests/s to measure")
     p.add_argument("--seconds", type=float, default=15.0, help="duration of each measurement")
     p.add_argument("--concurrency", type=int, default=32, help="saturation test connections")
-    p.add_argument("--out", type=Path, default=REPO / "results" / "api_lookup.json")
+    p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "api_lookup.json")
     return p
 
 
