@@ -31,3 +31,15 @@ def classify(
 class SilenceRemover:
     def __init__(self, threshold: int) -> None: ...
     def feed(self, samples: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]: ...
+
+def rdft_power(
+    samples: npt.NDArray[np.int16],
+    first: int,
+    count: int,
+    hop: int,
+    window: npt.NDArray[np.float32],
+    ctx: int,
+    calc: int,
+    scratch: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float64],
+) -> None: ...

@@ -174,3 +174,33 @@ cdef class SilenceRemover:
                         break
                     i += 1
         return np.asarray(samples[i:])
+
+
+ctypedef void (*rdft_calc_t)(void *ctx, float *data) noexcept nogil
+
+
+def rdft_power(const int16_t[::1] samples, Py_ssize_t first, Py_ssize_t count, Py_ssize_t hop,
+               const float[::1] window, size_t ctx, size_t calc, float[::1] scratch,
+               double[:, ::1] out):
+    """Window, FFT and power spectrum as libchromaprint's avfft back end computes them.
+
+    Everything is float32 like that build: the windowed frame, FFmpeg's own real FFT (called
+    through `calc` on `ctx`, so the SIMD kernels and their rounding are the very same), and the
+    power `re*re + im*im`. `scratch` must be 64-byte aligned for FFmpeg's SIMD code.
+    """
+    cdef Py_ssize_t f, i, size = window.shape[0], half = size // 2, base
+    cdef rdft_calc_t rdft = <rdft_calc_t>calc
+    cdef float *buf = &scratch[0]
+    cdef float re, im
+    with nogil:
+        for f in range(count):
+            base = (first + f) * hop
+            for i in range(size):
+                buf[i] = (<float>samples[base + i]) * window[i]
+            rdft(<void *>ctx, buf)
+            out[f, 0] = buf[0] * buf[0]
+            out[f, half] = buf[1] * buf[1]
+            for i in range(1, half):
+                re = buf[2 * i]
+                im = buf[2 * i + 1]
+                out[f, i] = re * re + im * im

@@ -24,6 +24,7 @@ import av
 import numpy as np
 
 from . import constants as C
+from .fingerprinter import Fingerprinter
 
 
 class AudioError(Exception):
@@ -293,3 +294,24 @@ def decode_pcm(path: str) -> tuple[np.ndarray, int, int]:
     if converter is None:
         raise AudioError("Not enough audio data")
     return np.concatenate(blocks) if blocks else np.empty(0, np.int16), rate, channels
+
+
+def fingerprint_file(
+    path: str,
+    length: float = C.DEFAULT_LENGTH_SECONDS,
+    algorithm: int = C.DEFAULT_ALGORITHM,
+) -> tuple[float, np.ndarray]:
+    """(duration in seconds, raw items) exactly as `fpcalc -raw -length LENGTH` reports them."""
+    limit = int(length * C.SAMPLE_RATE)
+    fp = Fingerprinter(algorithm)
+    fed = 0
+    with AudioFile(path) as src:
+        duration = src.duration_ms / 1000.0
+        for block in fpcalc_samples(src):
+            if limit:
+                block = block[: limit - fed]
+            fp.feed(block)
+            fed += len(block)
+            if limit and fed >= limit:
+                break
+    return duration, fp.finish()

@@ -8,10 +8,14 @@ after the first because it treats end-of-file as a decoding error), and a clean 
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import sys
+import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -279,17 +283,65 @@ def main(argv: list[str]) -> int:
     if not opts.files:
         err.write("ERROR: No input files\n")
         return EXIT_USAGE
-    ctx = Fingerprinter(opts.algorithm - 1)
-    emit = _Printer(opts, out)
     status = 0
-    for path in opts.files:
-        try:
-            _process(path, opts, ctx, emit)
-        except _Failure as exc:
-            err.write(f"ERROR: {exc}\n")
+    for stdout, error in _run_files(opts):
+        out.write(stdout)
+        out.flush()
+        if error is not None:
+            err.write(f"ERROR: {error}\n")
             err.flush()
-            status = status or exc.code
+            status = status or error.code
     return status
+
+
+def _one_file(path: str, opts: Options, ctx: Fingerprinter) -> tuple[str, _Failure | None]:
+    buffer = io.StringIO()
+    try:
+        _process(path, opts, ctx, _Printer(opts, buffer))
+    except _Failure as exc:
+        return buffer.getvalue(), exc
+    return buffer.getvalue(), None
+
+
+def _run_files(opts: Options) -> Iterator[tuple[str, _Failure | None]]:
+    """Each file's output in command-line order.
+
+    Independent files are fingerprinted on all cores (decoding and the kernels release the
+    GIL). Chunked output streams as it is produced, and TEST4 shares its silence remover
+    across files like fpcalc's single context, so those run one file at a time.
+    """
+    sequential = (
+        len(opts.files) == 1
+        or opts.chunk
+        or _shares_context(opts.algorithm - 1)
+        or "-" in opts.files
+    )
+    if sequential:
+        ctx = Fingerprinter(opts.algorithm - 1)
+        for path in opts.files:
+            if opts.chunk:
+                try:
+                    _process(path, opts, ctx, _Printer(opts, sys.stdout))
+                except _Failure as exc:
+                    yield "", exc
+                continue
+            yield _one_file(path, opts, ctx)
+        return
+    workers = min(len(opts.files), os.cpu_count() or 1)
+    local = threading.local()
+
+    def work(path: str) -> tuple[str, _Failure | None]:
+        if not hasattr(local, "ctx"):
+            local.ctx = Fingerprinter(opts.algorithm - 1)
+        return _one_file(path, opts, local.ctx)
+
+    with ThreadPoolExecutor(workers) as pool:
+        yield from pool.map(work, opts.files)
+
+
+def _shares_context(algorithm: int) -> bool:
+    """TEST4 keeps leading-silence state across streams in one fpcalc context."""
+    return C.algorithm(algorithm).remove_silence
 
 
 if __name__ == "__main__":

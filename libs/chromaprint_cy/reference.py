@@ -7,11 +7,13 @@ left-to-right area terms) so agreement is bit-for-bit, not approximate.
 
 from __future__ import annotations
 
+import ctypes
 import math
 
 import numpy as np
 
 from . import constants as C
+from .fft import FFmpegRDFT
 
 
 def downmix(interleaved: np.ndarray, channels: int) -> np.ndarray:
@@ -136,13 +138,35 @@ def frames(samples: np.ndarray, size: int, hop: int) -> np.ndarray:
 
 
 def hamming_window(size: int) -> np.ndarray:
-    i = np.arange(size, dtype=np.float64)
-    return C.WINDOW_SCALE * (0.54 - 0.46 * np.cos(i * 2.0 * np.pi / (size - 1)))
+    """In double with libm's cos, as the library computes it before storing it."""
+    return np.array(
+        [
+            C.WINDOW_SCALE * (0.54 - 0.46 * math.cos(i * 2.0 * math.pi / (size - 1)))
+            for i in range(size)
+        ]
+    )
 
 
 def power_spectrum(frames_: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Float64 spectrum (the FFTW-style back end)."""
     spectrum = np.fft.rfft(frames_.astype(np.float64) * window, axis=1)
     return spectrum.real * spectrum.real + spectrum.imag * spectrum.imag
+
+
+def power_spectrum_avfft(frames_: np.ndarray, window: np.ndarray, rdft: FFmpegRDFT) -> np.ndarray:
+    """Float32 spectrum as the avfft back end computes it, through FFmpeg's packed real FFT."""
+    calc = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(rdft.calc)
+    half = frames_.shape[1] // 2
+    out = np.empty((len(frames_), half + 1))
+    buf = rdft.scratch
+    for f, frame in enumerate(frames_):
+        buf[:] = frame.astype(np.float32) * window.astype(np.float32)
+        calc(rdft.ctx, buf.ctypes.data)
+        re, im = buf[2::2], buf[3::2]
+        out[f, 0] = buf[0] * buf[0]
+        out[f, half] = buf[1] * buf[1]
+        out[f, 1:half] = re * re + im * im
+    return out
 
 
 def band_of_bin(frame_size: int) -> np.ndarray:
@@ -246,21 +270,32 @@ def classify(image: np.ndarray, algorithm: C.Algorithm) -> np.ndarray:
     return np.array(items, dtype=np.uint32)
 
 
-def fingerprint(samples: np.ndarray, algorithm_id: int = C.DEFAULT_ALGORITHM) -> np.ndarray:
-    """Raw fingerprint of 11025 Hz mono int16 samples, stage by stage."""
+def fingerprint(
+    samples: np.ndarray, algorithm_id: int = C.DEFAULT_ALGORITHM, rdft: FFmpegRDFT | None = None
+) -> np.ndarray:
+    """Raw fingerprint of 11025 Hz mono int16 samples, stage by stage.
+
+    With `rdft` the spectrum is FFmpeg's float32 one (the avfft build), else float64.
+    """
     algo = C.algorithm(algorithm_id)
     if algo.remove_silence:
         samples = remove_silence(samples)
-    power = power_spectrum(
-        frames(samples, algo.frame_size, algo.hop), hamming_window(algo.frame_size)
-    )
+    window = hamming_window(algo.frame_size)
+    chunks = frames(samples, algo.frame_size, algo.hop)
+    power = power_spectrum_avfft(chunks, window, rdft) if rdft else power_spectrum(chunks, window)
     rows = normalize(chroma_filter(chroma(power, band_of_bin(algo.frame_size))))
     return classify(integral_image(rows), algo)
 
 
-def fingerprint_pcm(interleaved: np.ndarray, rate: int, channels: int, algorithm_id: int = 1):
+def fingerprint_pcm(
+    interleaved: np.ndarray,
+    rate: int,
+    channels: int,
+    algorithm_id: int = C.DEFAULT_ALGORITHM,
+    rdft: FFmpegRDFT | None = None,
+) -> np.ndarray:
     """The library API path: downmix, internal resampler, core."""
-    return fingerprint(resample(downmix(interleaved, channels), rate), algorithm_id)
+    return fingerprint(resample(downmix(interleaved, channels), rate), algorithm_id, rdft)
 
 
 def simhash(items: np.ndarray) -> int:

@@ -120,9 +120,15 @@ class Settings(BaseSettings):
     fingerprint_max_length_diff: int = Field(7, ge=0, description="seconds for a match")
     track_max_offset: int = Field(80, ge=0, description="compare2 max offset")
     worker_batch_size: int = Field(32, ge=1, description="submissions fetched per pull")
-    worker_concurrency: int = Field(4, ge=1, description="submissions imported at once")
+    worker_concurrency: int = Field(8, ge=1, description="submissions imported at once")
+    worker_ack_wait: float = Field(
+        30.0, gt=0, description="seconds before an unacknowledged submission is redelivered"
+    )
     worker_max_deliveries: int = Field(
         10, ge=1, description="failed deliveries before a submission is dead-lettered"
+    )
+    submission_retention_days: float = Field(
+        30.0, gt=0, description="days a handled submission is kept before the cron deletes it"
     )
     outbox_delay: float = Field(300.0, ge=0, description="republish unhandled submissions after s")
 

@@ -9,10 +9,13 @@ field name (``{"q": [...], "l": 10}``), JSON the full names, as the anchor does.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import os
 import re
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +26,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from libs.common import index_messages
-from libs.common.index_messages import Change, InvalidChange
+from libs.common.index_messages import Change, Insert, InvalidChange
 from services.index import kernel, metrics
 from services.index.replication import Replicator, WriteRefused
 from services.index.store import Store
@@ -36,10 +39,16 @@ MAX_QUERY_TERMS = index_messages.MAX_TERMS
 DEFAULT_LIMIT, MAX_LIMIT = 40, 100
 DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS = 500, 10_000
 DEFAULT_SCORE_PCT = 10
-MAX_POSTINGS_PER_TERM = 1000
+# fpindex reads at most 4 blocks of ~115 postings of a term per file segment; 500 is that cap.
+MAX_POSTINGS_PER_TERM = 500
 INDEX_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 GENERATION = 1
 SNAPSHOT_CHUNK = 1 << 20
+
+
+# One search thread per core: more would only queue on the GIL between kernel calls and
+# turn a 1 ms search into a 100 ms one under load; waiting here is fair (FIFO) and cheap.
+SEARCH_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="search")
 
 
 class ApiError(Exception):
@@ -132,10 +141,12 @@ def _int(value: Any, default: int | None = None) -> int:
 
 
 def _changes(body: Body) -> list[Change]:
+    """The changes of an ``_update`` body; all inserts' hashes are checked in one go."""
     raw = body.get("changes")
     if not isinstance(raw, list):
         raise ApiError("BadRequest", 400)
-    out: list[Change] = []
+    out: list[Change | None] = []
+    pending: list[tuple[int, int, Any]] = []
     for item in raw:
         if not isinstance(item, dict) or len(item) != 1:
             raise ApiError("BadRequest", 400)
@@ -144,17 +155,23 @@ def _changes(body: Body) -> list[Change]:
             raise ApiError("BadRequest", 400)
         inner = Body(value, body.short)
         if kind == ("i" if body.short else "insert"):
-            out.append(index_messages.insert(inner.get("id"), inner.get("hashes")))
+            pending.append(
+                (len(out), index_messages.check_id(inner.get("id")), inner.get("hashes"))
+            )
+            out.append(None)
         elif kind == ("d" if body.short else "delete"):
             out.append(index_messages.delete(inner.get("id")))
         elif kind == ("s" if body.short else "set_metadata"):
             out.append(_set(inner.get("entries"), body.short))
         else:
             raise ApiError("BadRequest", 400)
+    checked = index_messages.check_terms_many([hashes for _, _, hashes in pending])
+    for (pos, doc, _), terms in zip(pending, checked, strict=True):
+        out[pos] = Insert(doc, terms)
     metadata = body.get("metadata")
     if metadata is not None:
         out.append(index_messages.set_attributes(metadata))
-    return out
+    return [c for c in out if c is not None]
 
 
 def _set(entries: Any, short: bool) -> Change:
@@ -189,16 +206,17 @@ async def run_search(
     """One search off the event loop, timed and counted; shared by HTTP and legacy routes."""
     terms = np.asarray(query, dtype=np.uint32)
     started = time.perf_counter()
+    run = functools.partial(
+        store.search,
+        terms,
+        limit=limit,
+        min_score=min_score,
+        score_pct=score_pct,
+        timeout=timeout,
+        max_per_term=MAX_POSTINGS_PER_TERM,
+    )
     try:
-        results, scanned = await asyncio.to_thread(
-            store.search,
-            terms,
-            limit=limit,
-            min_score=min_score,
-            score_pct=score_pct,
-            timeout=timeout,
-            max_per_term=MAX_POSTINGS_PER_TERM,
-        )
+        results, scanned = await asyncio.get_running_loop().run_in_executor(SEARCH_POOL, run)
     except kernel.SearchTimeout:
         metrics.SEARCH_TIMEOUTS.inc()
         raise

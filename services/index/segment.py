@@ -222,7 +222,12 @@ def merge(segments: Sequence[Segment], *, drop_tombstones: bool) -> Segment:
     ][first]
     terms_parts, ids_parts = [], []
     for rank, p in enumerate(decoded):
-        keep = winner[np.searchsorted(docs, p.ids)] == rank
+        wins = winner[np.searchsorted(docs, p.docs)] == rank
+        if wins.all():
+            terms_parts.append(p.terms)
+            ids_parts.append(p.ids)
+            continue
+        keep = np.isin(p.ids, p.docs[wins])
         terms_parts.append(p.terms[keep])
         ids_parts.append(p.ids[keep])
     tombstones = docs[dead]

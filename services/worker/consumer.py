@@ -16,7 +16,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from libs.common import index_messages
+from libs.common import index_messages, submission_queue
 from libs.common.nats import dead_letter_subject, fpindex_subject, submissions_subject
 from libs.common.settings import Settings
 from services.worker import metrics
@@ -25,7 +25,6 @@ from services.worker.importer import Importer, Outcome, PermanentError, Result
 log = logging.getLogger(__name__)
 
 DURABLE = "worker"
-ACK_WAIT = 60.0
 MAX_RETRY_DELAY = 60.0
 
 
@@ -48,7 +47,7 @@ class Consumer:
             stream=self.settings.stream("SUBMISSIONS"),
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=ACK_WAIT,
+                ack_wait=self.settings.worker_ack_wait,
                 max_ack_pending=self.settings.worker_batch_size * 4,
             ),
         )
@@ -65,9 +64,9 @@ class Consumer:
         async with self.slots:
             deliveries = msg.metadata.num_delivered
             try:
-                submission_id = int(msg.data)
-            except ValueError:
-                await self._dead(msg, "message is not a submission id")
+                submission_id = submission_queue.decode(msg.data)
+            except ValueError as exc:
+                await self._dead(msg, str(exc))
                 return
             start = time.perf_counter()
             try:
@@ -89,7 +88,7 @@ class Consumer:
             metrics.SUBMISSIONS.labels(result.outcome.value).inc()
             if result.outcome is Outcome.REJECTED:
                 log.info("submission %s rejected: %s", submission_id, result.reason)
-            await msg.ack_sync()
+            await msg.ack()  # a lost ack only means an idempotent redelivery
 
     async def publish_fingerprint(self, result: Result) -> None:
         """Sends the fingerprint to its index shard; dedupe by id makes repeats free."""

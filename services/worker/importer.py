@@ -69,6 +69,7 @@ Searcher = Callable[[np.ndarray], Awaitable[Sequence[int]]]
 """Index search: query terms in, candidate fingerprint ids out (best first)."""
 
 NIL_UUID = uuid.UUID(int=0)
+ID_CACHE_SIZE = 100_000
 IMPORT_LOCK_CLASS = 0x1A0C  # advisory-lock namespace of "same audio being imported"
 
 
@@ -129,6 +130,7 @@ class Importer:
         self.search = search
         self.rules = rules
         self.min_unique = min_unique
+        self._ids: dict[tuple[Any, ...], int] = {}
 
     async def run(self, submission_id: int) -> Result:
         async with self.databases.session(Database.INGEST) as ingest, ingest.begin():
@@ -169,23 +171,26 @@ class Importer:
         )
 
     async def _source_and_format(self, sub: Submission) -> tuple[int | None, int | None]:
-        async with self.databases.session(Database.APP) as app, app.begin():
-            source_id = sub.source_id
-            if source_id is None and sub.application_id and sub.account_id:
-                source_id = await _upsert_id(
-                    app,
-                    Source,
-                    {
-                        "application_id": sub.application_id,
-                        "account_id": sub.account_id,
-                        "version": sub.application_version,
-                    },
-                    ["application_id", "account_id", "version"],
-                )
-            format_id = None
-            if sub.format:
-                format_id = await _upsert_id(app, Format, {"name": sub.format}, ["name"])
+        source_id = sub.source_id
+        if source_id is None and sub.application_id and sub.account_id:
+            source = {
+                "application_id": sub.application_id,
+                "account_id": sub.account_id,
+                "version": sub.application_version,
+            }
+            source_id = await self._app_row_id(Source, source)
+        format_id = await self._app_row_id(Format, {"name": sub.format}) if sub.format else None
         return source_id, format_id
+
+    async def _app_row_id(self, model: Any, values: dict[str, Any]) -> int:
+        """Sources and formats never change once created, so their ids are cached per process."""
+        cache_key = (model.__tablename__, *values.values())
+        if cache_key not in self._ids:
+            if len(self._ids) >= ID_CACHE_SIZE:
+                self._ids.clear()
+            async with self.databases.session(Database.APP) as app, app.begin():
+                self._ids[cache_key] = await _upsert_id(app, model, values, list(values))
+        return self._ids[cache_key]
 
     async def _apply(
         self, sub: Submission, items: np.ndarray, terms: np.ndarray, format_id: int | None

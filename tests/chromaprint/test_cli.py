@@ -139,3 +139,17 @@ def test_stdin_input() -> None:
     )
     theirs = run_fpcalc("-raw", "-plain", SWEEP)
     assert proc.stdout.decode() == theirs.stdout
+
+
+def test_test4_silence_state_carries_across_files(tmp_path: Path) -> None:
+    """fpcalc keeps one context, so only the first file's leading silence is trimmed."""
+    t = np.arange(11025 * 12) / 11025
+    tone = np.sin(2 * np.pi * 330 * t * (1 + t / 8)) * 9000
+    audio = np.concatenate([np.zeros(11025 * 2), tone])
+    first = write_wav(tmp_path / "a.wav", audio)
+    second = write_wav(tmp_path / "b.wav", audio)
+    args = ["-algorithm", "4", "-raw", "-ignore-errors", first, second]
+    ours, theirs = run_cli(*args), run_fpcalc(*args)
+    assert ours.stdout == theirs.stdout
+    lines = ours.stdout.splitlines()
+    assert lines[1] != lines[3]

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from libs.chromaprint_cy import audio, library
+from libs.chromaprint_cy import audio, fingerprint_file, library
 
 from .conftest import CLIPS, load_json, run_cli
 
@@ -73,3 +73,10 @@ def test_text_and_plain_output() -> None:
     proc = run_cli("-raw", "-signed", "-plain", CLIPS / clip["file"])
     signed = np.array(clip["raw"], dtype=np.uint32).view(np.int32).tolist()
     assert proc.stdout == ",".join(map(str, signed)) + "\n"
+
+
+@pytest.mark.parametrize("clip", EXPECTED[:3], ids=[c["file"] for c in EXPECTED[:3]])
+def test_fingerprint_file_api(clip: dict) -> None:
+    duration, items = fingerprint_file(str(CLIPS / clip["file"]))
+    assert items.tolist() == clip["raw"]
+    assert round(duration, 2) == clip["duration"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from libs.chromaprint_cy import _core, _resample, compare, constants, library, query, reference
+from libs.chromaprint_cy import _core, _resample, compare, constants, fft, library, query, reference
 from libs.chromaprint_cy.fingerprinter import Fingerprinter, fingerprint
 
 from .conftest import load_json
@@ -68,6 +68,13 @@ def test_stages(algorithm_id: int) -> None:
     ref_power = reference.power_spectrum(ref_frames, window)
     assert np.array_equal(power, ref_power)
 
+    rdft = fft.FFmpegRDFT(algo.frame_size)
+    power32 = np.empty_like(power)
+    w32 = window.astype(np.float32)
+    _core.rdft_power(x, 0, len(frames), algo.hop, w32, rdft.ctx, rdft.calc, rdft.scratch, power32)
+    assert np.array_equal(power32, reference.power_spectrum_avfft(ref_frames, window, rdft))
+    assert np.allclose(power32, power, rtol=1e-4, atol=1e-6)
+
     bands = reference.band_of_bin(algo.frame_size)
     chroma = np.empty((len(frames), constants.NUM_BANDS))
     _core.chroma(power, bands, algo.min_bin, algo.max_bin, chroma)
@@ -93,12 +100,19 @@ def test_stages(algorithm_id: int) -> None:
     assert np.array_equal(items, reference.classify(reference.integral_image(rows), algo))
 
 
+def test_avfft_is_available() -> None:
+    assert fft.available(), "libavcodec's av_rdft is missing: apt-get install libavcodec59"
+
+
+@pytest.mark.parametrize("backend", ["avfft", "numpy"])
 @pytest.mark.parametrize("algorithm_id", range(5))
-def test_fingerprinter_is_chunking_independent(algorithm_id: int) -> None:
+def test_fingerprinter_is_chunking_independent(algorithm_id: int, backend: str) -> None:
     x = np.concatenate([np.zeros(5000, np.int16), signal(12)])
-    whole = fingerprint(x, algorithm_id)
-    assert np.array_equal(whole, reference.fingerprint(x, algorithm_id))
-    fp = Fingerprinter(algorithm_id)
+    whole = fingerprint(x, algorithm_id, backend)
+    algo = constants.algorithm(algorithm_id)
+    rdft = fft.FFmpegRDFT(algo.frame_size) if backend == "avfft" else None
+    assert np.array_equal(whole, reference.fingerprint(x, algorithm_id, rdft))
+    fp = Fingerprinter(algorithm_id, backend)
     for part in np.array_split(x, 53):
         fp.feed(part)
     assert np.array_equal(fp.finish(), whole)
@@ -106,7 +120,7 @@ def test_fingerprinter_is_chunking_independent(algorithm_id: int) -> None:
 
 def test_library_path_matches_reference() -> None:
     x = signal(9, 44100, 2)
-    expected = reference.fingerprint_pcm(x, 44100, 2)
+    expected = reference.fingerprint_pcm(x, 44100, 2, rdft=fft.FFmpegRDFT(4096))
     ctx = library.Chromaprint()
     ctx.start(44100, 2)
     for part in np.array_split(x, 7):

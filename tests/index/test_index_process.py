@@ -25,6 +25,7 @@ from libs.common import index_messages
 from libs.common import nats as nats_helpers
 from libs.common.index_messages import Delete, Insert
 from libs.common.settings import Settings
+from services.index.api import MAX_POSTINGS_PER_TERM
 from services.index.store import Store
 from tests.conftest import REPO, settings_env
 from tests.index.conftest import delete_streams, index_settings
@@ -145,7 +146,7 @@ async def test_kill_9_while_writing_and_merging_loses_nothing(tmp_path: Path) ->
                         limit=40,
                         min_score=1,
                         score_pct=10,
-                        max_per_term=1000,
+                        max_per_term=MAX_POSTINGS_PER_TERM,
                     )
                     assert [(r["id"], r["score"]) for r in resp.json()["results"]] == expected
                 for id_, alive in state.items():

@@ -13,7 +13,6 @@ from sqlalchemy import func, select, text
 
 from libs.chromaprint_cy.compare import compare2
 from libs.common.db import Database, Databases
-from libs.common.models.app import Account, Application
 from libs.common.models.fingerprint import Fingerprint, SubmissionImport, TrackMBID, TrackMeta
 from libs.common.models.ingest import FingerprintSource, Submission, SubmissionResult
 from libs.common.settings import Settings
@@ -35,20 +34,6 @@ async def databases(migrated: Settings) -> AsyncIterator[Databases]:
         await conn.execute(text(f"TRUNCATE {INGEST_TABLES}, track_meta_source RESTART IDENTITY"))
     yield dbs
     await dbs.dispose()
-
-
-@pytest.fixture
-async def app_ids(databases: Databases) -> tuple[int, int]:
-    async with databases.session(Database.APP) as session:
-        account = Account(name="importer test", apikey=uuid.uuid4().hex[:10])
-        session.add(account)
-        await session.flush()
-        app = Application(
-            name="t", version="1", apikey=uuid.uuid4().hex[:10], account_id=account.id
-        )
-        session.add(app)
-        await session.commit()
-        return account.id, app.id
 
 
 def brute_force(databases: Databases) -> Any:

@@ -1,0 +1,238 @@
+"""Import throughput of the worker: submissions/s with the index at 100k (and 1M) fingerprints,
+one worker process and two, against real PostgreSQL, NATS and index processes.
+
+Usage: python bench/worker.py [--sizes 100000,1000000] [--submissions 3000]
+Prints a table and writes bench/results/worker.json.
+
+Half of the submissions repeat a stored fingerprint (the reuse path: search, compare, count
+links), half are new audio (search, new track, new fingerprint). Stored fingerprints have
+300 items (about 37 s of audio) to keep the preload within the machine's disk and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import text
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from libs.common import migrations, submission_queue  # noqa: E402
+from libs.common.db import Database, Databases, database_url  # noqa: E402
+from libs.common.models.ingest import Submission  # noqa: E402
+from libs.common.nats import connect  # noqa: E402
+from libs.common.settings import DEFAULT_PG, Settings  # noqa: E402
+
+ITEMS = 300
+RESULTS = REPO / "bench" / "results" / "worker.json"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def env_of(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        env[f"ACOUSTID_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
+    return env
+
+
+def start(service: str, settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "libs.common.cli", "run", service],
+            cwd=REPO, env=env_of(settings), stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/_health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"{service} did not start; see {log}")
+
+
+async def preload(settings: Settings, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` tracks and fingerprints by COPY; returns the stored items for reuse."""
+    items = rng.integers(-(2**31), 2**31, size=(count, ITEMS), dtype=np.int64).astype(np.int32)
+    dbs = Databases(settings)
+    engine = dbs.engine(Database.FINGERPRINT)
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        pg = raw.driver_connection
+        assert pg is not None
+        await pg.copy_records_to_table(
+            "track", records=((i + 1, uuid.uuid4()) for i in range(count)), columns=["id", "gid"]
+        )
+        await pg.copy_records_to_table(
+            "fingerprint",
+            records=((i + 1, items[i].tolist(), 37, i + 1, 1) for i in range(count)),
+            columns=["id", "fingerprint", "length", "track_id", "submission_count"],
+        )
+        await pg.execute("SELECT setval('track_id_seq', $1)", count)
+        await pg.execute("SELECT setval('fingerprint_id_seq', $1)", count)
+        await conn.commit()
+    await dbs.dispose()
+    return items
+
+
+async def submit(settings: Settings, fps: list[np.ndarray], app: tuple[int, int]) -> list[int]:
+    dbs = Databases(settings)
+    async with dbs.session(Database.INGEST) as session:
+        rows = [
+            Submission(
+                fingerprint=fp.tolist(), length=37, mbid=uuid.uuid4(), account_id=app[0],
+                application_id=app[1], application_version="bench",
+            )
+            for fp in fps
+        ]  # fmt: skip
+        session.add_all(rows)
+        await session.commit()
+        ids = [row.id for row in rows]
+    nc = await connect(settings, "bench")
+    js = nc.jetstream()
+    await asyncio.gather(*(submission_queue.publish(js, settings, i) for i in ids))
+    await nc.close()
+    await dbs.dispose()
+    return ids
+
+
+async def wait_handled(settings: Settings, ids: list[int]) -> None:
+    dbs = Databases(settings)
+    query = text("SELECT count(*) FROM submission WHERE handled AND id BETWEEN :lo AND :hi")
+    async with dbs.engine(Database.INGEST).connect() as conn:
+        while (await conn.scalar(query, {"lo": ids[0], "hi": ids[-1]})) < len(ids):
+            await asyncio.sleep(0.05)
+    await dbs.dispose()
+
+
+async def demo_app(settings: Settings) -> tuple[int, int]:
+    from libs.common.apikeys import ensure_demo_account
+    from libs.common.models.app import Account, Application
+
+    dbs = Databases(settings)
+    async with dbs.session(Database.APP) as session:
+        keys = await ensure_demo_account(session)
+        account = await session.scalar(
+            text("SELECT id FROM account WHERE apikey = :k").bindparams(k=keys.user)
+        )
+        application = await session.scalar(
+            text("SELECT id FROM application WHERE apikey = :k").bindparams(k=keys.client)
+        )
+    await dbs.dispose()
+    del Account, Application
+    return int(account), int(application)
+
+
+def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, object]]:
+    run = uuid.uuid4().hex[:6]
+    index_port = free_port()
+    settings = Settings(
+        app_database_url=f"{DEFAULT_PG}/bench_{run}_app",
+        fingerprint_database_url=f"{DEFAULT_PG}/bench_{run}_fingerprint",
+        ingest_database_url=f"{DEFAULT_PG}/bench_{run}_ingest",
+        nats_prefix=f"bench{run}.",
+        redis_prefix=f"bench:{run}:",
+        index_port=index_port,
+        index_legacy_port=free_port(),
+        index_urls=[f"http://127.0.0.1:{index_port}"],
+        index_data_dir=workdir / f"index-{size}",
+    )
+    rng = np.random.default_rng(size)
+    for db in Database:
+        asyncio.run(migrations.create_database(database_url(settings, db)))
+        migrations.upgrade(settings, db)
+    procs: list[subprocess.Popen[bytes]] = []
+    rows: list[dict[str, object]] = []
+    try:
+        t0 = time.perf_counter()
+        stored = asyncio.run(preload(settings, size, rng))
+        subprocess.run(
+            [sys.executable, "-m", "libs.common.cli", "index", "rebuild", "--quiet"],
+            cwd=REPO, env=env_of(settings), check=True,
+        )  # fmt: skip
+        print(f"preloaded {size} fingerprints in {time.perf_counter() - t0:.0f}s", flush=True)
+        procs.append(start("index", settings, index_port, workdir / "index.log"))
+        app = asyncio.run(demo_app(settings))
+        for workers in (1, 2):
+            for _ in range(workers):
+                port = free_port()
+                wsettings = settings.model_copy(update={"worker_metrics_port": port})
+                procs.append(start("worker", wsettings, port, workdir / "worker.log"))
+            picks = rng.integers(0, size, submissions // 2)
+            fps = [stored[i] for i in picks]
+            fps += [
+                rng.integers(-(2**31), 2**31, ITEMS, dtype=np.int64).astype(np.int32)
+                for _ in range(submissions - len(fps))
+            ]
+            order = rng.permutation(len(fps))
+            start_time = time.perf_counter()
+            ids = asyncio.run(submit(settings, [fps[i] for i in order], app))
+            asyncio.run(wait_handled(settings, ids))
+            elapsed = time.perf_counter() - start_time
+            rows.append(
+                {
+                    "index_size": size,
+                    "workers": workers,
+                    "submissions": len(ids),
+                    "seconds": round(elapsed, 2),
+                    "per_second": round(len(ids) / elapsed, 1),
+                    "per_second_per_process": round(len(ids) / elapsed / workers, 1),
+                }
+            )
+            print(rows[-1], flush=True)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        for db in Database:
+            asyncio.run(migrations.drop_database(database_url(settings, db)))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000")
+    parser.add_argument("--submissions", type=int, default=3000)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-worker-"))
+    rows: list[dict[str, object]] = []
+    try:
+        for size in (int(s) for s in args.sizes.split(",")):
+            rows += run_size(size, args.submissions, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\n{'index':>9} {'workers':>7} {'subs':>6} {'seconds':>8} {'subs/s':>8} {'/process':>9}")
+    for r in rows:
+        print(
+            f"{r['index_size']:>9} {r['workers']:>7} {r['submissions']:>6} {r['seconds']:>8} "
+            f"{r['per_second']:>8} {r['per_second_per_process']:>9}"
+        )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"benchmark": "worker import", "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

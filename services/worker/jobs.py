@@ -1,0 +1,201 @@
+"""The scheduled jobs: each one idempotent, so a run cut short is simply run again."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from nats.js import JetStreamContext
+from redis.asyncio import Redis
+from sqlalchemy import delete, distinct, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from libs.common import stats_counters, submission_queue
+from libs.common.db import Database, Databases
+from libs.common.models.app import (
+    Account,
+    Application,
+    Format,
+    Source,
+    Stats,
+    StatsLookups,
+    StatsUserAgents,
+)
+from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
+from libs.common.models.ingest import Submission
+from libs.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OUTBOX_BATCH = 1000
+
+
+@dataclass
+class Context:
+    settings: Settings
+    databases: Databases
+    redis: Redis
+    js: JetStreamContext
+
+
+async def republish_unhandled(ctx: Context) -> int:
+    """The outbox: submissions stored but never imported are queued again after a delay.
+
+    Covers an API that died between its commit and its publish; JetStream's dedupe window
+    and the idempotent importer make a republish of a queued one harmless.
+    """
+    cutoff = datetime.now(UTC) - timedelta(seconds=ctx.settings.outbox_delay)
+    async with ctx.databases.session(Database.INGEST) as session:
+        ids = list(
+            await session.scalars(
+                select(Submission.id)
+                .where(Submission.handled.is_(False), Submission.created < cutoff)
+                .order_by(Submission.id)
+                .limit(OUTBOX_BATCH)
+            )
+        )
+    for submission_id in ids:
+        await submission_queue.publish(ctx.js, ctx.settings, submission_id)
+    if ids:
+        log.info("republished %d unhandled submissions", len(ids))
+    return len(ids)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def _drain_hashes(ctx: Context, kind: str) -> list[tuple[str, dict[str, int]]]:
+    """Every counter hash of one kind with its current fields."""
+    result = []
+    for redis_key in stats_counters.partition_keys(ctx.settings, kind):
+        raw = await ctx.redis.hgetall(redis_key)
+        fields = {_text(f): int(v) for f, v in raw.items()}
+        if fields:
+            result.append((redis_key, fields))
+    return result
+
+
+async def _subtract(ctx: Context, redis_key: str, flushed: dict[str, int]) -> None:
+    """Takes what was stored off the counters; increments since the read stay in Redis."""
+    async with ctx.redis.pipeline(transaction=True) as pipe:
+        for field, value in flushed.items():
+            pipe.hincrby(redis_key, field, -value)
+        results = await pipe.execute()
+    zero = [field for field, left in zip(flushed, results, strict=True) if left == 0]
+    if zero:
+        await ctx.redis.hdel(redis_key, *zero)
+
+
+async def _known_applications(ctx: Context, ids: set[int]) -> set[int]:
+    async with ctx.databases.session(Database.APP) as session:
+        return set(await session.scalars(select(Application.id).where(Application.id.in_(ids))))
+
+
+async def fold_lookup_counters(ctx: Context) -> int:
+    """Adds the API's hourly lookup counters to ``stats_lookups`` (hits and misses)."""
+    folded = 0
+    for redis_key, fields in await _drain_hashes(ctx, stats_counters.LOOKUPS):
+        totals: dict[tuple[date, int, int], list[int]] = defaultdict(lambda: [0, 0])
+        for field, value in fields.items():
+            count = stats_counters.parse_lookup_field(field)
+            totals[(count.date, count.hour, count.application_id)][int(count.hit)] += value
+        known = await _known_applications(ctx, {app for _, _, app in totals})
+        async with ctx.databases.session(Database.APP) as session, session.begin():
+            for (day, hour, app_id), (misses, hits) in totals.items():
+                if app_id not in known:
+                    continue
+                stmt = insert(StatsLookups).values(
+                    date=day, hour=hour, application_id=app_id, count_hits=hits, count_nohits=misses
+                )
+                await session.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["application_id", "date", "hour"],
+                        set_={
+                            "count_hits": StatsLookups.count_hits + hits,
+                            "count_nohits": StatsLookups.count_nohits + misses,
+                        },
+                    )
+                )
+        await _subtract(ctx, redis_key, fields)
+        folded += sum(fields.values())
+    return folded
+
+
+async def fold_user_agent_counters(ctx: Context) -> int:
+    folded = 0
+    for redis_key, fields in await _drain_hashes(ctx, stats_counters.USER_AGENTS):
+        totals: dict[stats_counters.UserAgentCount, int] = defaultdict(int)
+        for field, value in fields.items():
+            totals[stats_counters.parse_user_agent_field(field)] += value
+        known = await _known_applications(ctx, {c.application_id for c in totals})
+        async with ctx.databases.session(Database.APP) as session, session.begin():
+            for ua, value in totals.items():
+                if ua.application_id not in known:
+                    continue
+                stmt = insert(StatsUserAgents).values(
+                    date=ua.date,
+                    application_id=ua.application_id,
+                    user_agent=ua.user_agent,
+                    ip=ua.ip,
+                    count=value,
+                )
+                await session.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["application_id", "date", "user_agent", "ip"],
+                        set_={"count": StatsUserAgents.count + value},
+                    )
+                )
+        await _subtract(ctx, redis_key, fields)
+        folded += sum(fields.values())
+    return folded
+
+
+async def daily_stats(ctx: Context) -> dict[str, int]:
+    """Today's totals into ``stats`` (the website's charts); re-running replaces today's rows."""
+    app_counts = {
+        "account.all": select(func.count()).select_from(Account),
+        "account.musicbrainz": select(func.count()).where(Account.mbuser.is_not(None)),
+        "account.active": select(func.count(distinct(Source.account_id))),
+        "application.all": select(func.count()).select_from(Application),
+        "format.all": select(func.count()).select_from(Format),
+    }
+    fp_counts = {
+        "fingerprint.all": select(func.count()).select_from(Fingerprint),
+        "track.all": select(func.count()).select_from(Track),
+        "track_mbid.all": select(func.count()).where(TrackMBID.disabled.is_(False)),
+        "mbid.all": select(func.count(distinct(TrackMBID.mbid))).where(
+            TrackMBID.disabled.is_(False)
+        ),
+    }
+    ingest_counts = {
+        "submission.unhandled": select(func.count()).where(Submission.handled.is_(False)),
+    }
+    values: dict[str, int] = {}
+    for db, queries in (
+        (Database.APP, app_counts),
+        (Database.FINGERPRINT, fp_counts),
+        (Database.INGEST, ingest_counts),
+    ):
+        async with ctx.databases.session(db) as session:
+            for name, query in queries.items():
+                values[name] = int(await session.scalar(query) or 0)
+    today = datetime.now(UTC).date()
+    async with ctx.databases.session(Database.APP) as session, session.begin():
+        await session.execute(
+            delete(Stats).where(Stats.date == today, Stats.name.in_(list(values)))
+        )
+        session.add_all(Stats(name=name, date=today, value=v) for name, v in values.items())
+    return values
+
+
+async def delete_old_submissions(ctx: Context) -> int:
+    """Handled submissions past the retention period; their results stay for status lookups."""
+    cutoff = datetime.now(UTC) - timedelta(days=ctx.settings.submission_retention_days)
+    async with ctx.databases.session(Database.INGEST) as session, session.begin():
+        result = await session.execute(
+            delete(Submission).where(Submission.handled.is_(True), Submission.handled_at < cutoff)
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
