@@ -5,7 +5,7 @@ Starts its own index and API processes on private databases, streams and ports, 
 ``--tracks`` real fingerprints (in the database and the index) plus filler index documents
 up to ``--docs``, then measures open-loop lookups at each ``--rates`` (latency from the
 scheduled send time, so a stalled server cannot hide queueing), the closed-loop saturation
-throughput, and submit throughput. Prints a table and writes ``results/api_lookup.json``.
+throughput, and submit throughput. Prints a table and writes ``bench/results/api_lookup.json``.
 """
 
 from __future__ import annotations
@@ -170,7 +170,11 @@ async def open_loop(
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        response = await http.post("/v2/lookup", data=bodies[i % len(bodies)])
+        try:
+            response = await http.post("/v2/lookup", data=bodies[i % len(bodies)])
+        except httpx.HTTPError:
+            errors += 1
+            return
         if response.status_code != 200 or not response.json()["results"]:
             errors += 1
         latencies.append(time.perf_counter() - scheduled)
@@ -199,11 +203,15 @@ async def closed_loop(
         i = offset
         while time.perf_counter() < deadline:
             sent = time.perf_counter()
-            response = await http.post(path, data=bodies[i % len(bodies)])
+            i += workers
+            try:
+                response = await http.post(path, data=bodies[i % len(bodies)])
+            except httpx.HTTPError:
+                errors += 1
+                continue
             latencies.append(time.perf_counter() - sent)
             errors += response.status_code != 200
             done += 1
-            i += workers
 
     start = time.perf_counter()
     await asyncio.gather(*(worker(w) for w in range(workers)))
@@ -263,7 +271,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             }
             for i in rng.integers(0, args.tracks, 500)
         ]
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
         async with httpx.AsyncClient(base_url=api_url, timeout=30, limits=limits) as http:
             await closed_loop(http, "/v2/lookup", lookups, 4, 2.0)  # warm-up
             rates = [
