@@ -199,7 +199,7 @@ def _process(path: str, opts: Options, ctx: Fingerprinter, emit: _Printer) -> No
     chunk_limit = int(opts.chunk * rate)
     extra = ctx.algorithm.delay if chunk_limit and opts.overlap else 0
     overlap = (ctx.algorithm.delay * 1000 // rate) / 1000.0 if extra else 0.0
-    ts = time.time() if opts.abs_ts else 0.0
+    ts = 0.0  # chunk start within the stream; -ts prints wall-clock time instead
     first = True
     stream_size = chunk_size = 0
     duration: list[float] = []
