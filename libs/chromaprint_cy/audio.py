@@ -176,7 +176,7 @@ class AudioFile:
         if not self._container.streams.audio:
             self._container.close()
             raise AudioError("Could not find any audio stream in the file")
-        self.stream = self._container.streams.audio[0]
+        self.stream = self._container.streams.best("audio")
 
     @property
     def duration_ms(self) -> int:
@@ -193,10 +193,22 @@ class AudioFile:
         return 0
 
     def frames(self) -> Iterator[av.AudioFrame]:
-        try:
-            yield from self._container.decode(self.stream)
-        except av.FFmpegError as exc:
-            raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
+        """Decoded frames; like fpcalc, a packet the decoder rejects is skipped, not fatal."""
+        packets = self._container.demux(self.stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.FFmpegError as exc:
+                raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:
+                continue
+            except av.FFmpegError as exc:
+                raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
+            yield from frames
 
     def close(self) -> None:
         self._container.close()
