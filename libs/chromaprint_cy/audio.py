@@ -173,10 +173,11 @@ class AudioFile:
             )
         except (av.FFmpegError, OSError) as exc:
             raise AudioError(f"Could not open the input file ({_av_reason(exc)})") from None
-        if not self._container.streams.audio:
+        stream = self._container.streams.best("audio")
+        if stream is None:
             self._container.close()
             raise AudioError("Could not find any audio stream in the file")
-        self.stream = self._container.streams.best("audio")
+        self.stream = stream
 
     @property
     def duration_ms(self) -> int:
@@ -208,7 +209,7 @@ class AudioFile:
                 continue
             except av.FFmpegError as exc:
                 raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
-            yield from frames
+            yield from (f for f in frames if isinstance(f, av.AudioFrame))
 
     def close(self) -> None:
         self._container.close()
