@@ -164,3 +164,17 @@ def test_timestamps() -> None:
         '{"timestamp": 0.00, "duration": 6.60, "finger',
         '{"timestamp": 4.00, "duration": 6.00, "finger',
     ]
+
+
+def test_corrupt_packets_are_skipped_like_fpcalc(tmp_path: Path) -> None:
+    """Both keep decoding past damaged MP3 frames. Items can differ near the damage: FFmpeg
+    5.1 and the PyAV wheel's FFmpeg conceal errors differently (see docs-chromaprint.md)."""
+    data = bytearray((CLIPS / "upstream" / "test.mp3").read_bytes())
+    rng = np.random.default_rng(3)
+    for pos in rng.integers(2000, len(data), 40):
+        data[pos] = int(rng.integers(0, 256))
+    path = tmp_path / "corrupt.mp3"
+    path.write_bytes(bytes(data))
+    ours, theirs = run_cli("-raw", "-plain", path), run_fpcalc("-raw", "-plain", path)
+    assert ours.returncode == 0, ours.stderr
+    assert len(ours.stdout.split(",")) == len(theirs.stdout.split(",")) == 59
