@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import io
 import os
+import queue
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -328,12 +328,17 @@ def _run_files(opts: Options) -> Iterator[tuple[str, _Failure | None]]:
             yield _one_file(path, opts, ctx)
         return
     workers = min(len(opts.files), os.cpu_count() or 1)
-    local = threading.local()
+    # Contexts are built here, not in the workers: FFmpeg sets up its FFT tables on first use.
+    contexts: queue.SimpleQueue[Fingerprinter] = queue.SimpleQueue()
+    for _ in range(workers):
+        contexts.put(Fingerprinter(opts.algorithm - 1))
 
     def work(path: str) -> tuple[str, _Failure | None]:
-        if not hasattr(local, "ctx"):
-            local.ctx = Fingerprinter(opts.algorithm - 1)
-        return _one_file(path, opts, local.ctx)
+        ctx = contexts.get()
+        try:
+            return _one_file(path, opts, ctx)
+        finally:
+            contexts.put(ctx)
 
     with ThreadPoolExecutor(workers) as pool:
         yield from pool.map(work, opts.files)
