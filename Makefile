@@ -39,7 +39,7 @@ lint: install
 	$(VENV)/bin/mypy libs services
 
 bench: system-deps build
-	set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+	set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
 compose-config:
 	sh .ci/compose-config

@@ -5,7 +5,7 @@ Starts its own index and API processes on private databases, streams and ports, 
 ``--tracks`` real fingerprints (in the database and the index) plus filler index documents
 up to ``--docs``, then measures open-loop lookups at each ``--rates`` (latency from the
 scheduled send time, so a stalled server cannot hide queueing), the closed-loop saturation
-throughput, and submit throughput. Prints a table and writes ``results/api_lookup.json``.
+throughput, and submit throughput. Prints a table and writes ``bench/results/api_lookup.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from typing import Any
 import asyncpg
 import httpx
 import numpy as np
+from _stack import RESULTS, bench_settings, env_of, free_port
 
 from libs.chromaprint_cy.codec import encode_fingerprint
 from libs.chromaprint_cy.query import extract_query
@@ -35,19 +35,11 @@ from libs.common import migrations
 from libs.common.apikeys import generate_api_key
 from libs.common.db import Database, database_url
 from libs.common.nats import FPINDEX, SUBMISSIONS, connect
-from libs.common.settings import DEFAULT_PG, Settings
+from libs.common.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
 ITEMS = 950  # fpcalc's 120 s
 DURATION = 120
 LOAD_BATCH = 1000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def parser() -> argparse.ArgumentParser:
@@ -57,17 +49,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rates", default="50,200,500", help="open-loop requests/s to measure")
     p.add_argument("--seconds", type=float, default=15.0, help="duration of each measurement")
     p.add_argument("--concurrency", type=int, default=32, help="saturation test connections")
-    p.add_argument("--out", type=Path, default=REPO / "results" / "api_lookup.json")
+    p.add_argument("--out", type=Path, default=RESULTS / "api_lookup.json")
     return p
-
-
-def env_of(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        text = ",".join(value) if isinstance(value, list) else str(value)
-        env[f"ACOUSTID_{name.upper()}"] = text
-    env["ACOUSTID_LOG_LEVEL"] = "WARNING"
-    return env
 
 
 async def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -187,7 +170,11 @@ async def open_loop(
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        response = await http.post("/v2/lookup", data=bodies[i % len(bodies)])
+        try:
+            response = await http.post("/v2/lookup", data=bodies[i % len(bodies)])
+        except httpx.HTTPError:
+            errors += 1
+            return
         if response.status_code != 200 or not response.json()["results"]:
             errors += 1
         latencies.append(time.perf_counter() - scheduled)
@@ -216,11 +203,15 @@ async def closed_loop(
         i = offset
         while time.perf_counter() < deadline:
             sent = time.perf_counter()
-            response = await http.post(path, data=bodies[i % len(bodies)])
+            i += workers
+            try:
+                response = await http.post(path, data=bodies[i % len(bodies)])
+            except httpx.HTTPError:
+                errors += 1
+                continue
             latencies.append(time.perf_counter() - sent)
             errors += response.status_code != 200
             done += 1
-            i += workers
 
     start = time.perf_counter()
     await asyncio.gather(*(worker(w) for w in range(workers)))
@@ -236,23 +227,17 @@ async def closed_loop(
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     data_dir = Path(tempfile.mkdtemp(prefix="bench-index-"))
-    index_port, api_port = free_port(), free_port()
-    index_url, api_url = f"http://127.0.0.1:{index_port}", f"http://127.0.0.1:{api_port}"
-    settings = Settings(
-        app_database_url=f"{DEFAULT_PG}/bench_{run}_app",
-        fingerprint_database_url=f"{DEFAULT_PG}/bench_{run}_fingerprint",
-        ingest_database_url=f"{DEFAULT_PG}/bench_{run}_ingest",
-        nats_prefix=f"bench{run}.",
-        redis_prefix=f"bench:{run}:",
-        index_data_dir=data_dir,
-        index_port=index_port,
-        index_legacy_port=free_port(),
-        index_urls=[index_url],
+    api_port = free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    settings = bench_settings(
+        run,
+        data_dir,
         api_port=api_port,
         rate_limit_ip=1e6,
         rate_limit_application=1e6,
         rate_limit_global=1e6,
-    )  # type: ignore[call-arg]
+    )
+    index_url = settings.index_urls[0]
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for db in Database:
@@ -286,7 +271,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             }
             for i in rng.integers(0, args.tracks, 500)
         ]
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
         async with httpx.AsyncClient(base_url=api_url, timeout=30, limits=limits) as http:
             await closed_loop(http, "/v2/lookup", lookups, 4, 2.0)  # warm-up
             rates = [

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,32 +24,16 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from _stack import REPO, RESULTS, bench_settings, env_of, free_port
 from sqlalchemy import text
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from libs.common import migrations, submission_queue  # noqa: E402
-from libs.common.db import Database, Databases, database_url  # noqa: E402
-from libs.common.models.ingest import Submission  # noqa: E402
-from libs.common.nats import connect  # noqa: E402
-from libs.common.settings import DEFAULT_PG, Settings  # noqa: E402
+from libs.common import migrations, submission_queue
+from libs.common.db import Database, Databases, database_url
+from libs.common.models.ingest import Submission
+from libs.common.nats import connect
+from libs.common.settings import Settings
 
 ITEMS = 300
-RESULTS = REPO / "bench" / "results" / "worker.json"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def env_of(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        env[f"ACOUSTID_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
-    return env
 
 
 def start(service: str, settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -145,19 +127,8 @@ async def demo_app(settings: Settings) -> tuple[int, int]:
 
 
 def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, object]]:
-    run = uuid.uuid4().hex[:6]
-    index_port = free_port()
-    settings = Settings(
-        app_database_url=f"{DEFAULT_PG}/bench_{run}_app",
-        fingerprint_database_url=f"{DEFAULT_PG}/bench_{run}_fingerprint",
-        ingest_database_url=f"{DEFAULT_PG}/bench_{run}_ingest",
-        nats_prefix=f"bench{run}.",
-        redis_prefix=f"bench:{run}:",
-        index_port=index_port,
-        index_legacy_port=free_port(),
-        index_urls=[f"http://127.0.0.1:{index_port}"],
-        index_data_dir=workdir / f"index-{size}",
-    )
+    settings = bench_settings(uuid.uuid4().hex[:6], workdir / f"index-{size}")
+    index_port = settings.index_port
     rng = np.random.default_rng(size)
     for db in Database:
         asyncio.run(migrations.create_database(database_url(settings, db)))
@@ -229,8 +200,10 @@ def main() -> int:
             f"{r['index_size']:>9} {r['workers']:>7} {r['submissions']:>6} {r['seconds']:>8} "
             f"{r['per_second']:>8} {r['per_second_per_process']:>9}"
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"benchmark": "worker import", "rows": rows}, indent=2) + "\n")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "worker.json").write_text(
+        json.dumps({"benchmark": "worker import", "rows": rows}, indent=2) + "\n"
+    )
     return 0
 
 

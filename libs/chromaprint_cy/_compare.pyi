@@ -1,6 +1,8 @@
 import numpy as np
 import numpy.typing as npt
 
+KEY_SHIFT: int
+
 def simhash(items: npt.NDArray[np.uint32]) -> int: ...
 def extract_query(
     items: npt.NDArray[np.uint32], silence: int, mask: int, start_at: int, length: int

@@ -15,10 +15,13 @@ from libc.string cimport memset
 
 cnp.import_array()
 
+# Table sizes must be known at compile time; test_kernels checks them against constants.py.
 cdef enum:
     SHIFT = 18
     KEYS = 16384
     WORDS = 256
+
+KEY_SHIFT = SHIFT
 
 
 cdef extern from *:

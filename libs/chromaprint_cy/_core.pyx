@@ -13,9 +13,6 @@ from libc.stdint cimport int16_t, int32_t, uint32_t
 
 cnp.import_array()
 
-cdef int NUM_BANDS = 12
-cdef double[5] FILTER_TAPS = [0.25, 0.75, 1.0, 0.75, 0.25]
-cdef uint32_t[4] GRAY = [0, 1, 3, 2]
 
 
 def window_frames(const int16_t[::1] samples, Py_ssize_t first, Py_ssize_t count, Py_ssize_t hop,
@@ -44,38 +41,38 @@ def chroma(const double[:, ::1] power, const int32_t[::1] bands, Py_ssize_t lo, 
     cdef Py_ssize_t f, i, b
     with nogil:
         for f in range(power.shape[0]):
-            for b in range(NUM_BANDS):
+            for b in range(out.shape[1]):
                 out[f, b] = 0.0
             for i in range(lo, hi):
                 out[f, bands[i]] += power[f, i]
 
 
-def chroma_filter(const double[:, ::1] rows, double[:, ::1] out):
+def chroma_filter(const double[:, ::1] rows, const double[::1] taps, double[:, ::1] out):
     cdef Py_ssize_t t, j, b
     cdef double acc
     with nogil:
         for t in range(out.shape[0]):
-            for b in range(NUM_BANDS):
+            for b in range(out.shape[1]):
                 acc = 0.0
-                for j in range(5):
-                    acc = acc + FILTER_TAPS[j] * rows[t + j, b]
+                for j in range(taps.shape[0]):
+                    acc = acc + taps[j] * rows[t + j, b]
                 out[t, b] = acc
 
 
 def normalize(double[:, ::1] rows, double threshold):
-    cdef Py_ssize_t t, b
+    cdef Py_ssize_t t, b, bands = rows.shape[1]
     cdef double total, norm
     with nogil:
         for t in range(rows.shape[0]):
             total = 0.0
-            for b in range(NUM_BANDS):
+            for b in range(bands):
                 total = total + rows[t, b] * rows[t, b]
             norm = sqrt(total)
             if norm < threshold:
-                for b in range(NUM_BANDS):
+                for b in range(bands):
                     rows[t, b] = 0.0
             else:
-                for b in range(NUM_BANDS):
+                for b in range(bands):
                     rows[t, b] = rows[t, b] / norm
 
 
@@ -87,7 +84,7 @@ def integral_image(const double[:, ::1] rows, double[:, ::1] out):
         for t in range(rows.shape[0]):
             run = 0.0
             out[t + 1, 0] = 0.0
-            for b in range(NUM_BANDS):
+            for b in range(rows.shape[1]):
                 run = run + rows[t, b]
                 out[t + 1, b + 1] = run + out[t, b + 1]
 
@@ -124,7 +121,7 @@ cdef inline double filter_value(const double[:, ::1] img, Py_ssize_t x, int kind
 
 
 def classify(const double[:, ::1] img, Py_ssize_t count, const int32_t[:, ::1] filters,
-             const double[:, ::1] thresholds, uint32_t[::1] out):
+             const double[:, ::1] thresholds, const uint32_t[::1] gray, uint32_t[::1] out):
     """Items for offsets 0..count-1 of a padded image (row 0 and column 0 stand for index -1)."""
     cdef Py_ssize_t x, k
     cdef double v
@@ -138,27 +135,27 @@ def classify(const double[:, ::1] img, Py_ssize_t count, const int32_t[:, ::1] f
                     q = 0 if v < thresholds[k, 0] else 1
                 else:
                     q = 2 if v < thresholds[k, 2] else 3
-                item = (item << 2) | GRAY[q]
+                item = (item << 2) | gray[q]
             out[x] = item
 
 
 cdef class SilenceRemover:
     """Drops leading silence (TEST4); keeps its state across streams, as the library does."""
 
-    cdef int16_t[55] window
+    cdef object window_obj
+    cdef int16_t[::1] window
     cdef int total, count, offset, threshold
     cdef bint started
 
-    def __cinit__(self, int threshold):
+    def __cinit__(self, int threshold, int window):
         self.threshold = threshold
+        self.window_obj = np.zeros(window, dtype=np.int16)
+        self.window = self.window_obj
         self.total = self.count = self.offset = 0
         self.started = False
-        cdef int i
-        for i in range(55):
-            self.window[i] = 0
 
     def feed(self, const int16_t[::1] samples):
-        cdef Py_ssize_t i = 0, n = samples.shape[0]
+        cdef Py_ssize_t i = 0, n = samples.shape[0], size = self.window.shape[0]
         cdef int16_t v
         if not self.started:
             with nogil:
@@ -166,8 +163,8 @@ cdef class SilenceRemover:
                     v = <int16_t>(-samples[i] if samples[i] < 0 else samples[i])
                     self.total += v - self.window[self.offset]
                     self.window[self.offset] = v
-                    self.offset = (self.offset + 1) % 55
-                    if self.count < 55:
+                    self.offset = (self.offset + 1) % size
+                    if self.count < size:
                         self.count += 1
                     if self.total / self.count > self.threshold:
                         self.started = True

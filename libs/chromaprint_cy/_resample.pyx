@@ -13,9 +13,6 @@ from libc.stdint cimport int16_t, int32_t, int64_t
 
 cnp.import_array()
 
-DEF PHASE_SHIFT = 8
-DEF PHASES = 256
-DEF BUFFER = 32768
 
 
 def downmix(const int16_t[::1] interleaved, int channels):
@@ -52,20 +49,22 @@ cdef double bessel_i0(double x) noexcept nogil:
     return v
 
 
-def filter_bank(int in_rate, int out_rate, int filter_size, double cutoff, double beta):
+def filter_bank(int in_rate, int out_rate, int filter_size, int phase_shift, double cutoff,
+                double beta):
+    cdef int phases = 1 << phase_shift
     cdef double factor = min(out_rate * cutoff / in_rate, 1.0)
     cdef int taps = max(<int>ceil(filter_size / factor), 1)
     cdef int center = (taps - 1) // 2, ph, i
     cdef double x, y, w, norm, v
-    bank = np.empty((PHASES, taps), dtype=np.int16)
+    bank = np.empty((phases, taps), dtype=np.int16)
     tab = np.empty(taps, dtype=np.float64)
     cdef int16_t[:, ::1] b = bank
     cdef double[::1] t = tab
     with nogil:
-        for ph in range(PHASES):
+        for ph in range(phases):
             norm = 0.0
             for i in range(taps):
-                x = M_PI * ((<double>(i - center)) - (<double>ph) / PHASES) * factor
+                x = M_PI * ((<double>(i - center)) - (<double>ph) / phases) * factor
                 y = 1.0 if x == 0 else sin(x) / x
                 w = 2.0 * x / (factor * taps * M_PI)
                 y *= bessel_i0(beta * sqrt(max(1 - w * w, 0.0)))
@@ -82,36 +81,44 @@ cdef class Resampler:
 
     cdef object bank_obj
     cdef const int16_t[:, ::1] bank
-    cdef int taps, src_incr, step, step_frac
+    cdef int taps, src_incr, step, step_frac, phase_shift, phase_mask
+    cdef Py_ssize_t size
     cdef int64_t index
     cdef int frac
     cdef object buffer_obj
     cdef int16_t[::1] buffer
     cdef Py_ssize_t filled
 
-    def __cinit__(self, int in_rate, int out_rate, const int16_t[:, ::1] bank):
+    def __cinit__(self, int in_rate, int out_rate, const int16_t[:, ::1] bank,
+                  Py_ssize_t buffer_size):
+        cdef int64_t phases = bank.shape[0]
         self.bank_obj = bank
         self.bank = bank
         self.taps = bank.shape[1]
+        self.phase_shift = 0
+        while (1 << self.phase_shift) < phases:
+            self.phase_shift += 1
+        self.phase_mask = phases - 1
+        self.size = buffer_size
         self.src_incr = out_rate
-        self.step = (in_rate * PHASES) // out_rate
-        self.step_frac = (in_rate * PHASES) % out_rate
-        self.index = -PHASES * ((self.taps - 1) // 2)
+        self.step = (in_rate * phases) // out_rate
+        self.step_frac = (in_rate * phases) % out_rate
+        self.index = -phases * ((self.taps - 1) // 2)
         self.frac = 0
-        self.buffer_obj = np.empty(BUFFER, dtype=np.int16)
+        self.buffer_obj = np.empty(buffer_size, dtype=np.int16)
         self.buffer = self.buffer_obj
         self.filled = 0
 
     cdef Py_ssize_t run(self, int16_t[::1] out, Py_ssize_t produced) noexcept nogil:
-        cdef Py_ssize_t n = self.filled, s, i, k, limit = produced + BUFFER, remaining
+        cdef Py_ssize_t n = self.filled, s, i, k, limit = produced + self.size, remaining
         cdef int64_t index = self.index
         cdef int frac = self.frac, ph, taps = self.taps
         cdef int32_t acc
         cdef const int16_t *src = &self.buffer[0]
         cdef const int16_t *coef
         while produced < limit:
-            s = index >> PHASE_SHIFT
-            ph = index & (PHASES - 1)
+            s = index >> self.phase_shift
+            ph = index & self.phase_mask
             coef = &self.bank[ph, 0]
             acc = 0
             if s < 0:
@@ -131,9 +138,9 @@ cdef class Resampler:
             if frac >= self.src_incr:
                 frac -= self.src_incr
                 index += 1
-        s = (index if index > 0 else 0) >> PHASE_SHIFT
+        s = (index if index > 0 else 0) >> self.phase_shift
         if index >= 0:
-            index &= PHASES - 1
+            index &= self.phase_mask
         self.index = index
         self.frac = frac
         remaining = n - s
@@ -143,23 +150,23 @@ cdef class Resampler:
         return produced
 
     def feed(self, const int16_t[::1] samples):
-        cdef Py_ssize_t n = samples.shape[0], pos = 0, take, i, produced = 0
-        # Each full buffer yields at most BUFFER outputs; size the output for the worst case.
-        out = np.empty((n // BUFFER + 2) * BUFFER, dtype=np.int16)
+        cdef Py_ssize_t n = samples.shape[0], pos = 0, take, i, produced = 0, size = self.size
+        # Each full buffer yields at most `size` outputs; size the output for the worst case.
+        out = np.empty((n // size + 2) * size, dtype=np.int16)
         cdef int16_t[::1] o = out
         with nogil:
             while pos < n:
-                take = min(BUFFER - self.filled, n - pos)
+                take = min(size - self.filled, n - pos)
                 for i in range(take):
                     self.buffer[self.filled + i] = samples[pos + i]
                 self.filled += take
                 pos += take
-                if self.filled == BUFFER:
+                if self.filled == size:
                     produced = self.run(o, produced)
         return out[:produced]
 
     def finish(self):
-        out = np.empty(BUFFER, dtype=np.int16)
+        out = np.empty(self.size, dtype=np.int16)
         cdef Py_ssize_t produced = 0
         if self.filled:
             produced = self.run(out, 0)

@@ -173,10 +173,11 @@ class AudioFile:
             )
         except (av.FFmpegError, OSError) as exc:
             raise AudioError(f"Could not open the input file ({_av_reason(exc)})") from None
-        if not self._container.streams.audio:
+        stream = self._container.streams.best("audio")
+        if stream is None:
             self._container.close()
             raise AudioError("Could not find any audio stream in the file")
-        self.stream = self._container.streams.audio[0]
+        self.stream = stream
 
     @property
     def duration_ms(self) -> int:
@@ -193,10 +194,22 @@ class AudioFile:
         return 0
 
     def frames(self) -> Iterator[av.AudioFrame]:
-        try:
-            yield from self._container.decode(self.stream)
-        except av.FFmpegError as exc:
-            raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
+        """Decoded frames; like fpcalc, a packet the decoder rejects is skipped, not fatal."""
+        packets = self._container.demux(self.stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.FFmpegError as exc:
+                raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:
+                continue
+            except av.FFmpegError as exc:
+                raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
+            yield from (f for f in frames if isinstance(f, av.AudioFrame))
 
     def close(self) -> None:
         self._container.close()

@@ -37,6 +37,9 @@ SWR_OPTIONS = {
     "cutoff": 0.8,
 }
 
+# Quantiser level -> 2-bit Gray code, so neighbouring levels differ in one bit.
+GRAY_CODE = (0, 1, 3, 2)
+
 # The fingerprint of digital silence (every classifier sees ln(1/1) = 0).
 SILENCE_ITEM = 627964279
 
@@ -46,7 +49,6 @@ QUERY_LENGTH = 120
 QUERY_MASK = 0xFFFFFFF0
 MATCH_SHIFT = 18
 MATCH_KEYS = 1 << (32 - MATCH_SHIFT)
-MAX_BIT_ERROR = 2
 
 # (type, y, height, width, t0, t1, t2); row 0 ends up in the two most significant bits.
 _TEST1 = (

@@ -17,6 +17,8 @@ from .reference import band_of_bin, hamming_window
 # Frames per FFT batch: large enough to amortise numpy call overhead, small enough for L2 cache.
 _BATCH = 64
 _TAPS = len(C.CHROMA_FILTER_TAPS)
+_TAP_ARRAY = np.array(C.CHROMA_FILTER_TAPS)
+_GRAY = np.array(C.GRAY_CODE, dtype=np.uint32)
 
 
 class Fingerprinter:
@@ -36,7 +38,11 @@ class Fingerprinter:
         self._bands = band_of_bin(algo.frame_size)
         self._filters = algo.filter_table()
         self._thresholds = algo.threshold_table()
-        self._silence = _core.SilenceRemover(C.SILENCE_THRESHOLD) if algo.remove_silence else None
+        self._silence = (
+            _core.SilenceRemover(C.SILENCE_THRESHOLD, C.SILENCE_WINDOW)
+            if algo.remove_silence
+            else None
+        )
         self.start()
 
     def start(self) -> None:
@@ -112,7 +118,7 @@ class Fingerprinter:
         _core.chroma(power, self._bands, algo.min_bin, algo.max_bin, chroma)
         history = np.concatenate([self._chroma, chroma])
         rows = np.empty((max(len(history) - _TAPS + 1, 0), C.NUM_BANDS))
-        _core.chroma_filter(history, rows)
+        _core.chroma_filter(history, _TAP_ARRAY, rows)
         self._chroma = history[len(rows) :]
         if not len(rows):
             return
@@ -124,7 +130,7 @@ class Fingerprinter:
         count_items = len(image) - algo.max_width
         if count_items > 0:
             out = np.empty(count_items, dtype=np.uint32)
-            _core.classify(image, count_items, self._filters, self._thresholds, out)
+            _core.classify(image, count_items, self._filters, self._thresholds, _GRAY, out)
             self._items.append(out)
             image = image[count_items:]
         self._image = np.ascontiguousarray(image)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import io
 import os
+import queue
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -199,7 +199,7 @@ def _process(path: str, opts: Options, ctx: Fingerprinter, emit: _Printer) -> No
     chunk_limit = int(opts.chunk * rate)
     extra = ctx.algorithm.delay if chunk_limit and opts.overlap else 0
     overlap = (ctx.algorithm.delay * 1000 // rate) / 1000.0 if extra else 0.0
-    ts = time.time() if opts.abs_ts else 0.0
+    ts = 0.0  # chunk start within the stream; -ts prints wall-clock time instead
     first = True
     stream_size = chunk_size = 0
     duration: list[float] = []
@@ -328,12 +328,17 @@ def _run_files(opts: Options) -> Iterator[tuple[str, _Failure | None]]:
             yield _one_file(path, opts, ctx)
         return
     workers = min(len(opts.files), os.cpu_count() or 1)
-    local = threading.local()
+    # Contexts are built here, not in the workers: FFmpeg sets up its FFT tables on first use.
+    contexts: queue.SimpleQueue[Fingerprinter] = queue.SimpleQueue()
+    for _ in range(workers):
+        contexts.put(Fingerprinter(opts.algorithm - 1))
 
     def work(path: str) -> tuple[str, _Failure | None]:
-        if not hasattr(local, "ctx"):
-            local.ctx = Fingerprinter(opts.algorithm - 1)
-        return _one_file(path, opts, local.ctx)
+        ctx = contexts.get()
+        try:
+            return _one_file(path, opts, ctx)
+        finally:
+            contexts.put(ctx)
 
     with ThreadPoolExecutor(workers) as pool:
         yield from pool.map(work, opts.files)

@@ -24,6 +24,7 @@ def filter_bank(in_rate: int) -> np.ndarray:
         in_rate,
         C.SAMPLE_RATE,
         C.RESAMPLE_FILTER_SIZE,
+        C.RESAMPLE_PHASE_SHIFT,
         C.RESAMPLE_CUTOFF,
         C.RESAMPLE_KAISER_BETA,
     )
@@ -50,7 +51,9 @@ class Chromaprint:
         self._resampler = (
             None
             if sample_rate == C.SAMPLE_RATE
-            else _resample.Resampler(sample_rate, C.SAMPLE_RATE, filter_bank(sample_rate))
+            else _resample.Resampler(
+                sample_rate, C.SAMPLE_RATE, filter_bank(sample_rate), C.RESAMPLE_BUFFER
+            )
         )
         self._fingerprinter.start()
 

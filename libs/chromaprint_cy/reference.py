@@ -256,16 +256,13 @@ def quantize(value: float, t0: float, t1: float, t2: float) -> int:
     return 2 if value < t2 else 3
 
 
-GRAY_CODE = (0, 1, 3, 2)
-
-
 def classify(image: np.ndarray, algorithm: C.Algorithm) -> np.ndarray:
     items = []
     for x in range(max(image.shape[0] - algorithm.max_width + 1, 0)):
         item = 0
         for ftype, y, h, w, t0, t1, t2 in algorithm.classifiers:
             value = filter_value(image, x, int(ftype), int(y), int(h), int(w))
-            item = (item << 2) | GRAY_CODE[quantize(value, t0, t1, t2)]
+            item = (item << 2) | C.GRAY_CODE[quantize(value, t0, t1, t2)]
         items.append(item)
     return np.array(items, dtype=np.uint32)
 

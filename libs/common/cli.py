@@ -105,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
 
     mb = sub.add_parser("musicbrainz", help="MusicBrainz data")
     mb.add_argument("action", choices=["import"])
+    mb.add_argument("dump", help="a MusicBrainz dump (mbdump.tar.bz2) or its directory")
     mb.set_defaults(func=_waiting)
     return p
 

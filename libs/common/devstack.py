@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 import httpx
+from sqlalchemy import text
 
 from libs.common import localservers, migrations
 from libs.common.apikeys import DemoKeys, ensure_demo_account
@@ -141,6 +142,46 @@ def supervise(kids: list[Child]) -> None:
         time.sleep(0.5)
 
 
+DEMO_TRACKS = Path(__file__).with_name("demo_tracks.json")
+
+
+def seed_demo_tracks(api: str, keys: DemoKeys, fingerprints: int) -> dict[str, object]:
+    """Submits the demo tracks through the API on a fresh stack and waits for the import.
+
+    Returns one demo track so the banner can print a lookup that finds something; a stack
+    that already has fingerprints is left as it is.
+    """
+    tracks = json.loads(DEMO_TRACKS.read_text())["tracks"]
+    if fingerprints == 0:
+        with httpx.Client(base_url=api, timeout=10) as client:
+            ids = []
+            for track in tracks:
+                params = {"client": keys.client, "user": keys.user, "mbid": track["mbid"]}
+                params |= {"duration": track["duration"], "fingerprint": track["fingerprint"]}
+                body = client.post("/v2/submit", data=params).json()
+                ids += [sub["id"] for sub in body["submissions"]]
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                status = client.post(
+                    "/v2/submission_status", data={"client": keys.client, "id": ids}
+                ).json()
+                if all(sub["status"] == "imported" for sub in status["submissions"]):
+                    break
+                time.sleep(0.3)
+            log.info("imported %d demo tracks", len(ids))
+    first: dict[str, object] = tracks[0]
+    return first
+
+
+async def count_fingerprints(settings: Settings) -> int:
+    databases = Databases(settings)
+    try:
+        async with databases.engine(Database.FINGERPRINT).connect() as conn:
+            return int(await conn.scalar(text("SELECT count(*) FROM fingerprint")) or 0)
+    finally:
+        await databases.dispose()
+
+
 def write_stack(settings: Settings, kids: list[Child], keys: DemoKeys) -> Path:
     urls = {child.name: child.url for child in kids}
     stack = {
@@ -157,7 +198,7 @@ def write_stack(settings: Settings, kids: list[Child], keys: DemoKeys) -> Path:
     return path
 
 
-def banner(kids: list[Child], keys: DemoKeys, stack: Path) -> str:
+def banner(kids: list[Child], keys: DemoKeys, stack: Path, demo: dict[str, object]) -> str:
     lines = ["", "AcoustID stack is up:"]
     lines += [f"  {child.name:<7} {child.url}" for child in kids]
     lines += [
@@ -165,8 +206,10 @@ def banner(kids: list[Child], keys: DemoKeys, stack: Path) -> str:
         f"  client (application) key: {keys.client}",
         f"  user key:                 {keys.user}",
         "",
-        "Point a client at the api, e.g.:",
-        f"  curl '{kids[0].url}/v2/lookup?client={keys.client}&duration=...&fingerprint=...'",
+        "Point a client at the api; a demo track to look up:",
+        f"  curl -d client={keys.client} -d meta=recordingids -d duration={demo['duration']} \\",
+        f"       -d fingerprint={str(demo['fingerprint'])[:24]}... {kids[0].url}/v2/lookup",
+        f"  (the whole fingerprint is in {DEMO_TRACKS})",
         f"Written to {stack}. Logs in {stack.parent / 'logs'}. Ctrl-C stops everything.",
         "",
     ]
@@ -190,8 +233,10 @@ def main(argv: list[str]) -> int:
         for child in kids:
             child.start()
         wait_healthy(kids)
+        fingerprints = asyncio.run(count_fingerprints(settings))
+        demo = seed_demo_tracks(kids[0].url, keys, fingerprints)
         stack = write_stack(settings, kids, keys)
-        print(banner(kids, keys, stack), flush=True)
+        print(banner(kids, keys, stack, demo), flush=True)
         supervise(kids)
     except Stop as stop:
         log.info("stopping on %s", stop)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI
 from nats.aio.client import Client as NATS
@@ -125,3 +126,42 @@ def create_service_app(
     app.include_router(metrics_router())
     app.add_middleware(ObservabilityMiddleware, service=resources.name)
     return app
+
+
+LoopBody = Callable[[Resources, asyncio.Event], Coroutine[Any, Any, None]]
+
+
+class MainLoop:
+    """A service's long-running loop (a consumer, a scheduler), tied to the app's lifespan.
+
+    Stopping sets the event the body watches and gives it ``grace`` seconds to finish the
+    work in hand; a body still waiting for its first NATS connection has nothing in hand
+    and is cancelled at once, so a service whose NATS is down still stops promptly.
+    """
+
+    def __init__(self, name: str, body: LoopBody, grace: float = 10.0) -> None:
+        self.name = name
+        self.body = body
+        self.grace = grace
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, resources: Resources) -> None:
+        self.task = asyncio.create_task(self.body(resources, self.stop), name=self.name)
+        self.task.add_done_callback(self._log_exit)
+
+    async def close(self, resources: Resources) -> None:
+        self.stop.set()
+        if self.task is None or self.task.done():
+            return
+        if resources.nats is None:
+            self.task.cancel()
+        else:
+            await asyncio.wait({self.task}, timeout=self.grace)
+            self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.task
+
+    def _log_exit(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s stopped", self.name, exc_info=task.exception())

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote, unquote
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from libs.common.redis import key
 from libs.common.settings import Settings
@@ -72,25 +74,65 @@ def parse_user_agent_field(field: str) -> UserAgentCount:
     )
 
 
-async def count_lookups(
-    redis: Redis, settings: Settings, when: datetime, application_id: int, hits: list[bool]
+def _add_lookups(
+    pipe: Pipeline, settings: Settings, when: datetime, application_id: int, hits: list[bool]
 ) -> None:
-    """One increment per query of a (batch) lookup; a Redis failure never fails the lookup."""
+    for hit in hits:
+        field = lookup_field(when, application_id, hit)
+        pipe.hincrby(partition_key(settings, LOOKUPS, field), field, 1)
+
+
+def _add_user_agent(
+    pipe: Pipeline,
+    settings: Settings,
+    when: datetime,
+    application_id: int,
+    user_agent: str,
+    ip: str,
+) -> None:
+    field = user_agent_field(when, application_id, user_agent, ip)
+    pipe.hincrby(partition_key(settings, USER_AGENTS, field), field, 1)
+
+
+async def _increment(redis: Redis, fill: Callable[[Pipeline], None]) -> None:
+    """One round trip; a Redis failure is logged and never fails the lookup being counted."""
     try:
         async with redis.pipeline(transaction=False) as pipe:
-            for hit in hits:
-                field = lookup_field(when, application_id, hit)
-                pipe.hincrby(partition_key(settings, LOOKUPS, field), field, 1)
+            fill(pipe)
             await pipe.execute()
     except Exception as exc:
         log.warning("cannot count lookups: %r", exc)
 
 
+async def count_lookups(
+    redis: Redis, settings: Settings, when: datetime, application_id: int, hits: list[bool]
+) -> None:
+    """One increment per query of a (batch) lookup."""
+    await _increment(redis, lambda pipe: _add_lookups(pipe, settings, when, application_id, hits))
+
+
 async def count_user_agent(
     redis: Redis, settings: Settings, when: datetime, application_id: int, user_agent: str, ip: str
 ) -> None:
-    try:
-        field = user_agent_field(when, application_id, user_agent, ip)
-        await redis.hincrby(partition_key(settings, USER_AGENTS, field), field, 1)
-    except Exception as exc:
-        log.warning("cannot count user agent: %r", exc)
+    await _increment(
+        redis,
+        lambda pipe: _add_user_agent(pipe, settings, when, application_id, user_agent, ip),
+    )
+
+
+async def count_lookup_request(
+    redis: Redis,
+    settings: Settings,
+    when: datetime,
+    application_id: int,
+    hits: list[bool],
+    user_agent: str,
+    ip: str,
+) -> None:
+    """A lookup request's query counters and its user-agent counter, in one round trip."""
+
+    def fill(pipe: Pipeline) -> None:
+        _add_lookups(pipe, settings, when, application_id, hits)
+        _add_user_agent(pipe, settings, when, application_id, user_agent, ip)
+
+    await _increment(redis, fill)

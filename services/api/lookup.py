@@ -109,20 +109,22 @@ async def _resolve_tracks(call: Call, queries: list[TrackQuery]) -> dict[uuid.UU
     if not queries:
         return {}
     stmt = select(Track.gid, Track.id, Track.new_id).where(Track.gid.in_({q.gid for q in queries}))
-    async with call.api.resources.databases.session(Database.FINGERPRINT) as session:
-        return {gid: new_id or track_id for gid, track_id, new_id in await session.execute(stmt)}
+    async with call.api.resources.databases.engine(Database.FINGERPRINT).connect() as conn:
+        return {gid: new_id or track_id for gid, track_id, new_id in await conn.execute(stmt)}
 
 
 async def _count(call: Call, request: LookupRequest, hits: list[bool]) -> None:
     redis = call.api.resources.redis
     if redis is None:
         return
-    now = datetime.now(UTC)
-    settings = call.settings
-    await stats_counters.count_lookups(redis, settings, now, request.application_id, hits)
-    user_agent = call.request.headers.get("user-agent", "")
-    await stats_counters.count_user_agent(
-        redis, settings, now, request.application_id, user_agent, call.ip
+    await stats_counters.count_lookup_request(
+        redis,
+        call.settings,
+        datetime.now(UTC),
+        request.application_id,
+        hits,
+        call.request.headers.get("user-agent", ""),
+        call.ip,
     )
 
 

@@ -61,8 +61,8 @@ async def _links(databases: Databases, track_ids: set[int]) -> dict[int, list[Li
         .order_by(TrackMBID.track_id, TrackMBID.mbid)
     )
     links: dict[int, list[Link]] = defaultdict(list)
-    async with databases.session(Database.FINGERPRINT) as session:
-        for track_id, mbid, count in await session.execute(stmt):
+    async with databases.engine(Database.FINGERPRINT).connect() as conn:
+        for track_id, mbid, count in await conn.execute(stmt):
             links[track_id].append(Link(str(mbid), count))
     return links
 

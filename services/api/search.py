@@ -103,8 +103,8 @@ class Searcher:
             .join(Track, Track.id == Fingerprint.track_id)
             .where(Fingerprint.id.in_(ids))
         )
-        async with self.databases.session(Database.FINGERPRINT) as session:
-            rows = await session.execute(stmt)
+        async with self.databases.engine(Database.FINGERPRINT).connect() as conn:
+            rows = await conn.execute(stmt)
             return {
                 fid: _Candidate(
                     fid, tid, str(gid), length, np.asarray(fp, dtype=np.int64).astype(np.uint32)

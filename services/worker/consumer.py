@@ -38,7 +38,6 @@ class Consumer:
         self.js = nc.jetstream()
         self.settings = settings
         self.importer = importer
-        self.slots = asyncio.Semaphore(settings.worker_concurrency)
 
     async def run(self, stop: asyncio.Event) -> None:
         sub = await self.js.pull_subscribe(
@@ -56,39 +55,53 @@ class Consumer:
                 batch = await sub.fetch(self.settings.worker_batch_size, timeout=1.0)
             except TimeoutError:  # nats' own TimeoutError, or asyncio's from a short batch
                 continue
-            await asyncio.gather(*(self._handle(msg) for msg in batch))
+            size = -(-len(batch) // self.settings.worker_concurrency)
+            chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
+            await asyncio.gather(*(self._handle(chunk) for chunk in chunks))
             info = await sub.consumer_info()
             metrics.CONSUMER_PENDING.set(info.num_pending or 0)
 
-    async def _handle(self, msg: Msg) -> None:
-        async with self.slots:
-            deliveries = msg.metadata.num_delivered
+    async def _handle(self, msgs: list[Msg]) -> None:
+        """Imports a chunk as one batch; if the batch fails, each message on its own, so one
+        bad submission is retried or dead-lettered without holding back the others."""
+        decoded: list[tuple[Msg, int]] = []
+        for msg in msgs:
             try:
-                submission_id = submission_queue.decode(msg.data)
+                decoded.append((msg, submission_queue.decode(msg.data)))
             except ValueError as exc:
                 await self._dead(msg, str(exc))
-                return
-            start = time.perf_counter()
-            try:
-                result = await self.importer.run(submission_id)
-                await self.publish_fingerprint(result)
-            except PermanentError as exc:
-                await self._dead(msg, str(exc))
-                return
-            except Exception as exc:
-                if deliveries >= self.settings.worker_max_deliveries:
-                    log.exception("submission %s failed %d times", submission_id, deliveries)
-                    await self._dead(msg, f"{type(exc).__name__}: {exc}")
-                    return
-                log.warning("submission %s failed, will retry: %r", submission_id, exc)
-                metrics.SUBMISSIONS.labels("retried").inc()
-                await msg.nak(delay=retry_delay(deliveries))
-                return
-            metrics.IMPORT_SECONDS.observe(time.perf_counter() - start)
+        if not decoded:
+            return
+        start = time.perf_counter()
+        try:
+            results = await self.importer.run_batch([sid for _, sid in decoded])
+            await asyncio.gather(*(self.publish_fingerprint(r) for r in results))
+        except Exception as exc:
+            if len(decoded) > 1:
+                for msg, _ in decoded:
+                    await self._handle([msg])
+            else:
+                await self._failed(decoded[0][0], decoded[0][1], exc)
+            return
+        elapsed = time.perf_counter() - start
+        for (msg, sid), result in zip(decoded, results, strict=True):
+            metrics.IMPORT_SECONDS.observe(elapsed)
             metrics.SUBMISSIONS.labels(result.outcome.value).inc()
             if result.outcome is Outcome.REJECTED:
-                log.info("submission %s rejected: %s", submission_id, result.reason)
+                log.info("submission %s rejected: %s", sid, result.reason)
             await msg.ack()  # a lost ack only means an idempotent redelivery
+
+    async def _failed(self, msg: Msg, submission_id: int, exc: Exception) -> None:
+        deliveries = msg.metadata.num_delivered
+        if isinstance(exc, PermanentError):
+            await self._dead(msg, str(exc))
+        elif deliveries >= self.settings.worker_max_deliveries:
+            log.error("submission %s failed %d times", submission_id, deliveries, exc_info=exc)
+            await self._dead(msg, f"{type(exc).__name__}: {exc}")
+        else:
+            log.warning("submission %s failed, will retry: %r", submission_id, exc)
+            metrics.SUBMISSIONS.labels("retried").inc()
+            await msg.nak(delay=retry_delay(deliveries))
 
     async def publish_fingerprint(self, result: Result) -> None:
         """Sends the fingerprint to its index shard; dedupe by id makes repeats free."""

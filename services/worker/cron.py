@@ -18,8 +18,9 @@ from fastapi import FastAPI
 from prometheus_client import Counter, Gauge, Histogram
 
 from libs.common.db import Database
+from libs.common.index_client import IndexClient
 from libs.common.server import run_service
-from libs.common.service import Resources, build_resources, create_service_app
+from libs.common.service import MainLoop, Resources, build_resources, create_service_app
 from libs.common.settings import Settings
 from services.worker import jobs
 from services.worker.leader import Lease
@@ -50,6 +51,7 @@ def schedule() -> list[Job]:
         Job("fold_user_agent_counters", 3600.0, jobs.fold_user_agent_counters),
         Job("daily_stats", 3600.0, jobs.daily_stats),
         Job("delete_old_submissions", 3600.0, jobs.delete_old_submissions),
+        Job("merge_same_audio_tracks", 300.0, jobs.merge_same_audio_tracks),
     ]
 
 
@@ -70,54 +72,44 @@ async def run_due(ctx: jobs.Context, table: list[Job], now: float) -> None:
         JOB_SECONDS.labels(job.name).observe(time.perf_counter() - start)
 
 
-class Scheduler:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.stop = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    async def loop(self, resources: Resources) -> None:
-        assert resources.redis is not None
-        nc = await resources.nats_ready()
-        ctx = jobs.Context(self.settings, resources.databases, resources.redis, nc.jetstream())
-        lease = Lease(resources.redis, self.settings, LEASE_TTL)
-        table = schedule()
-        try:
-            while not self.stop.is_set():
-                try:
-                    leader = await lease.hold()
-                except Exception as exc:
-                    log.warning("cannot reach the lease: %r", exc)
-                    leader = False
-                LEADER.set(int(leader))
-                if leader:
-                    await run_due(ctx, table, time.monotonic())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop.wait(), TICK)
-        finally:
-            LEADER.set(0)
-            with contextlib.suppress(Exception):
-                await lease.release()
-
-    async def start(self, resources: Resources) -> None:
-        self.task = asyncio.create_task(self.loop(resources))
-
-    async def close(self, resources: Resources) -> None:
-        self.stop.set()
-        if self.task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.task, timeout=30)
+async def scheduler(resources: Resources, stop: asyncio.Event) -> None:
+    """Runs due jobs while this process holds the lease; checks every second."""
+    assert resources.redis is not None
+    nc = await resources.nats_ready()
+    index = IndexClient.from_settings(resources.settings)
+    ctx = jobs.Context(
+        resources.settings, resources.databases, resources.redis, nc.jetstream(), index
+    )
+    lease = Lease(resources.redis, resources.settings, LEASE_TTL)
+    table = schedule()
+    try:
+        while not stop.is_set():
+            try:
+                leader = await lease.hold()
+            except Exception as exc:
+                log.warning("cannot reach the lease: %r", exc)
+                leader = False
+            LEADER.set(int(leader))
+            if leader:
+                await run_due(ctx, table, time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK)
+    finally:
+        await index.close()
+        LEADER.set(0)
+        with contextlib.suppress(Exception):
+            await lease.release()
 
 
 def create_app(settings: Settings) -> FastAPI:
     resources = build_resources(settings, "cron", DATABASES, uses_redis=True, uses_nats=True)
-    scheduler = Scheduler(settings)
+    loop = MainLoop("scheduler", scheduler)
     return create_service_app(
         resources,
         title="AcoustID scheduled jobs",
         description="Health and metrics of the scheduled jobs.",
-        on_start=scheduler.start,
-        on_stop=scheduler.close,
+        on_start=loop.start,
+        on_stop=loop.close,
     )
 
 

@@ -7,13 +7,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 from nats.js import JetStreamContext
 from redis.asyncio import Redis
 from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from libs.chromaprint_cy.compare import compare2
+from libs.chromaprint_cy.query import extract_query
 from libs.common import stats_counters, submission_queue
 from libs.common.db import Database, Databases
+from libs.common.index_client import IndexClient
 from libs.common.models.app import (
     Account,
     Application,
@@ -25,11 +29,16 @@ from libs.common.models.app import (
 )
 from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
 from libs.common.models.ingest import Submission
+from libs.common.redis import key
 from libs.common.settings import Settings
+from services.worker.importer import to_items
+from services.worker.merge import merge_tracks, repoint_provenance
 
 log = logging.getLogger(__name__)
 
 OUTBOX_BATCH = 1000
+MERGE_BATCH = 500
+MERGE_CANDIDATES = 20
 
 
 @dataclass
@@ -38,6 +47,7 @@ class Context:
     databases: Databases
     redis: Redis
     js: JetStreamContext
+    index: IndexClient
 
 
 async def republish_unhandled(ctx: Context) -> int:
@@ -199,3 +209,63 @@ async def delete_old_submissions(ctx: Context) -> int:
             delete(Submission).where(Submission.handled.is_(True), Submission.handled_at < cutoff)
         )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def merge_same_audio_tracks(ctx: Context) -> int:
+    """Merges tracks holding the same audio, looking at fingerprints added since the last run.
+
+    Two submissions of the same audio imported before the first reached the index end up on
+    two tracks; this finds them through the index a little later and merges the newer track
+    into the older. The position is kept in Redis, so each fingerprint is examined once.
+    """
+    position = key(ctx.settings, "cron", "merge_tracks_last_id")
+    last = int(await ctx.redis.get(position) or 0)
+    async with ctx.databases.session(Database.FINGERPRINT) as session:
+        rows = (
+            await session.execute(
+                select(Fingerprint.id, Fingerprint.length, Fingerprint.fingerprint)
+                .where(Fingerprint.id > last)
+                .order_by(Fingerprint.id)
+                .limit(MERGE_BATCH)
+            )
+        ).all()
+    merged = 0
+    for fp_id, length, values in rows:
+        items = to_items(values)
+        found = await ctx.index.search(
+            extract_query(items).tolist(), limit=MERGE_CANDIDATES, score_pct=10
+        )
+        candidates = [m.id for m in found.matches if m.id != fp_id]
+        if candidates and await _merge_if_same(ctx, fp_id, length, items, candidates):
+            merged += 1
+        await ctx.redis.set(position, fp_id)
+    return merged
+
+
+async def _merge_if_same(
+    ctx: Context, fp_id: int, length: int, items: np.ndarray, candidates: list[int]
+) -> bool:
+    settings = ctx.settings
+    async with ctx.databases.session(Database.FINGERPRINT) as fp, fp.begin():
+        own_track = await fp.scalar(select(Fingerprint.track_id).where(Fingerprint.id == fp_id))
+        rows = await fp.execute(
+            select(Fingerprint.track_id, Fingerprint.length, Fingerprint.fingerprint)
+            .join(Track, Track.id == Fingerprint.track_id)
+            .where(Fingerprint.id.in_(candidates), Track.new_id.is_(None))
+            .where(Fingerprint.track_id != own_track)
+        )
+        for track_id, other_length, other in rows.all():
+            if abs(other_length - length) > settings.fingerprint_max_length_diff:
+                continue
+            score = compare2(items, to_items(other), settings.track_max_offset)
+            if score <= settings.fingerprint_merge_threshold or own_track is None:
+                continue
+            source, target = max(own_track, track_id), min(own_track, track_id)
+            remap = await merge_tracks(fp, source, target)
+            break
+        else:
+            return False
+    async with ctx.databases.session(Database.INGEST) as ingest, ingest.begin():
+        await repoint_provenance(ingest, remap)
+    log.info("merged track %d into %d (score %.3f)", source, target, score)
+    return True

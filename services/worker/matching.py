@@ -82,3 +82,17 @@ def first_tracks(matches: Sequence[Match]) -> list[Match]:
             seen.add(match.track_id)
             result.append(match)
     return result
+
+
+def choose(
+    items: np.ndarray,
+    length: int,
+    candidates: Iterable[Candidate],
+    members: dict[int, list[Candidate]],
+    rules: Rules,
+) -> Match | None:
+    """The match the importer acts on: the best-scoring track that takes the fingerprint."""
+    for match in first_tracks(score_candidates(items, length, candidates, rules)):
+        if eligible(items, length, members.get(match.track_id, []), rules):
+            return match
+    return None

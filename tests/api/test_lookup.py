@@ -297,17 +297,24 @@ async def test_index_down_is_503_service_unavailable(settings_api: Settings, key
     }
 
 
-async def test_disabling_a_link_hides_it(world: World, keys: Keys) -> None:
-    databases = Databases(world.settings)
+async def _set_disabled(settings: Settings, mbid: str, disabled: bool) -> None:
+    databases = Databases(settings)
     try:
         async with databases.session(Database.FINGERPRINT) as session:
             await session.execute(
-                update(TrackMBID).where(TrackMBID.mbid == uuid.UUID(MBID_B)).values(disabled=True)
+                update(TrackMBID).where(TrackMBID.mbid == uuid.UUID(mbid)).values(disabled=disabled)
             )
             await session.commit()
     finally:
         await databases.dispose()
-    response = await lookup(
-        world, keys, fingerprint=fp(world.prints["a"]), duration="200", meta="recordingids"
-    )
+
+
+async def test_disabling_a_link_hides_it(world: World, keys: Keys) -> None:
+    await _set_disabled(world.settings, MBID_B, True)
+    try:
+        response = await lookup(
+            world, keys, fingerprint=fp(world.prints["a"]), duration="200", meta="recordingids"
+        )
+    finally:
+        await _set_disabled(world.settings, MBID_B, False)
     assert response.json()["results"][0]["recordings"] == [{"id": MBID_A}]

@@ -22,7 +22,9 @@ def load_json(name: str) -> dict:
     return json.loads((CLIPS / name).read_text())
 
 
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str | Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`acoustid fpcalc` exactly as a script would call it, in a fresh interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "libs.chromaprint_cy.fpcalc", *map(str, args)],
@@ -30,6 +32,7 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 

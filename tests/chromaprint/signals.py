@@ -65,7 +65,13 @@ def write(case: Case, directory: Path) -> Path:
     if case.container == "wav":
         return wav
     out = directory / case.filename
-    codec = {"flac": [], "mp3": ["-b:a", "128k"], "ogg": ["-c:a", "libvorbis", "-q:a", "4"]}
+    codec = {
+        "flac": [],
+        "mp3": ["-b:a", "128k"],
+        "ogg": ["-c:a", "libvorbis", "-q:a", "4"],
+        "opus": ["-c:a", "libopus"],
+        "m4a": ["-c:a", "aac"],
+    }
     ffmpeg = shutil.which("ffmpeg")
     assert ffmpeg, "ffmpeg is missing: apt-get install ffmpeg (see .ci/)"
     subprocess.run(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import time
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from .conftest import CLIPS, run_cli, run_fpcalc
+from .conftest import CLIPS, REPO, run_cli, run_fpcalc
 
 SWEEP = CLIPS / "sweep_11k_mono.flac"
 
@@ -124,11 +128,6 @@ def test_raw_pcm_input(tmp_path: Path) -> None:
 
 
 def test_stdin_input() -> None:
-    import subprocess
-    import sys
-
-    from .conftest import REPO
-
     data = SWEEP.read_bytes()
     proc = subprocess.run(
         [sys.executable, "-m", "libs.chromaprint_cy.fpcalc", "-raw", "-plain", "-"],
@@ -153,3 +152,29 @@ def test_test4_silence_state_carries_across_files(tmp_path: Path) -> None:
     assert ours.stdout == theirs.stdout
     lines = ours.stdout.splitlines()
     assert lines[1] != lines[3]
+
+
+def test_timestamps() -> None:
+    before = time.time()
+    text = run_cli("-ts", "-length", "5", SWEEP).stdout
+    stamp = re.fullmatch(r"TIMESTAMP=(\d+\.\d\d)\nDURATION=10\nFINGERPRINT=\S+\n", text)
+    assert stamp and before - 1 <= float(stamp.group(1)) <= time.time() + 1
+    chunks = run_cli("-chunk", "4", "-overlap", "-json", SWEEP).stdout.splitlines()
+    assert [line[:45] for line in chunks] == [
+        '{"timestamp": 0.00, "duration": 6.60, "finger',
+        '{"timestamp": 4.00, "duration": 6.00, "finger',
+    ]
+
+
+def test_corrupt_packets_are_skipped_like_fpcalc(tmp_path: Path) -> None:
+    """Both keep decoding past damaged MP3 frames. Items can differ near the damage: FFmpeg
+    5.1 and the PyAV wheel's FFmpeg conceal errors differently (see docs-chromaprint.md)."""
+    data = bytearray((CLIPS / "upstream" / "test.mp3").read_bytes())
+    rng = np.random.default_rng(3)
+    for pos in rng.integers(2000, len(data), 40):
+        data[pos] = int(rng.integers(0, 256))
+    path = tmp_path / "corrupt.mp3"
+    path.write_bytes(bytes(data))
+    ours, theirs = run_cli("-raw", "-plain", path), run_fpcalc("-raw", "-plain", path)
+    assert ours.returncode == 0, ours.stderr
+    assert len(ours.stdout.split(",")) == len(theirs.stdout.split(",")) == 59

@@ -80,3 +80,13 @@ def test_fingerprint_file_api(clip: dict) -> None:
     duration, items = fingerprint_file(str(CLIPS / clip["file"]))
     assert items.tolist() == clip["raw"]
     assert round(duration, 2) == clip["duration"]
+
+
+def test_fallbacks_without_system_ffmpeg_5() -> None:
+    """PyAV's bundled libswresample and the float64 FFT (used where FFmpeg 5.1 is absent):
+    exact on float-path (24-bit) sources, as the reference notes."""
+    clip = next(c for c in EXPECTED if c["file"] == "melody_48k_stereo.flac")
+    env = {"CHROMAPRINT_CY_BUNDLED_SWR": "1", "CHROMAPRINT_CY_FFT": "numpy"}
+    proc = run_cli("-raw", "-json", CLIPS / clip["file"], env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["fingerprint"] == clip["raw"]

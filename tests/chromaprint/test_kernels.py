@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from libs.chromaprint_cy import _core, _resample, compare, constants, fft, library, query, reference
+from libs.chromaprint_cy import (
+    _compare,
+    _core,
+    _resample,
+    compare,
+    constants,
+    fft,
+    library,
+    query,
+    reference,
+)
 from libs.chromaprint_cy.fingerprinter import Fingerprinter, fingerprint
 
 from .conftest import load_json
@@ -34,7 +44,9 @@ def test_filter_bank(rate: int) -> None:
 @pytest.mark.parametrize("rate", [8000, 22050, 48000])
 def test_resampler_streaming(rate: int) -> None:
     x = signal(7, rate)
-    rs = _resample.Resampler(rate, constants.SAMPLE_RATE, library.filter_bank(rate))
+    rs = _resample.Resampler(
+        rate, constants.SAMPLE_RATE, library.filter_bank(rate), constants.RESAMPLE_BUFFER
+    )
     parts = [rs.feed(p) for p in np.array_split(x, 11)] + [rs.finish()]
     assert np.array_equal(np.concatenate(parts), reference.resample(x, rate))
 
@@ -42,14 +54,14 @@ def test_resampler_streaming(rate: int) -> None:
 def test_silence_remover_across_chunks() -> None:
     x = np.concatenate([np.zeros(500, np.int16), RNG.integers(-40, 40, 3000).astype(np.int16)])
     x = np.concatenate([x, signal(0.3)])
-    remover = _core.SilenceRemover(constants.SILENCE_THRESHOLD)
+    remover = _core.SilenceRemover(constants.SILENCE_THRESHOLD, constants.SILENCE_WINDOW)
     out = np.concatenate([remover.feed(p) for p in np.array_split(x, 13)])
     assert np.array_equal(out, reference.remove_silence(x))
 
 
 def test_silence_remover_wraps_int16_min() -> None:
     x = np.full(100, -32768, dtype=np.int16)
-    out = _core.SilenceRemover(constants.SILENCE_THRESHOLD).feed(x)
+    out = _core.SilenceRemover(constants.SILENCE_THRESHOLD, constants.SILENCE_WINDOW).feed(x)
     assert np.array_equal(out, reference.remove_silence(x))
 
 
@@ -81,7 +93,7 @@ def test_stages(algorithm_id: int) -> None:
     assert np.array_equal(chroma, reference.chroma(ref_power, bands))
 
     rows = np.empty((len(chroma) - 4, constants.NUM_BANDS))
-    _core.chroma_filter(chroma, rows)
+    _core.chroma_filter(chroma, np.array(constants.CHROMA_FILTER_TAPS), rows)
     assert np.array_equal(rows, reference.chroma_filter(chroma))
 
     ref_rows = reference.normalize(rows)
@@ -96,7 +108,8 @@ def test_stages(algorithm_id: int) -> None:
 
     count = len(image) - algo.max_width
     items = np.empty(count, dtype=np.uint32)
-    _core.classify(image, count, algo.filter_table(), algo.threshold_table(), items)
+    gray = np.array(constants.GRAY_CODE, dtype=np.uint32)
+    _core.classify(image, count, algo.filter_table(), algo.threshold_table(), gray, items)
     assert np.array_equal(items, reference.classify(reference.integral_image(rows), algo))
 
 
@@ -178,6 +191,10 @@ def test_compare2_longer_than_uint16_positions(shift: int) -> None:
     b = b ^ (rng.random(len(b)) < 0.01).astype(np.uint32)
     assert compare.compare2(a, b, 0) == reference.compare2(a, b, 0)
     assert compare.compare2(b, a, 80) == reference.compare2(b, a, 80)
+
+
+def test_compare2_key_width_matches_constants() -> None:
+    assert _compare.KEY_SHIFT == constants.MATCH_SHIFT
 
 
 def test_compare2_known_values() -> None:

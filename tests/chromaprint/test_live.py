@@ -1,7 +1,8 @@
 """Generated audio against the installed fpcalc and libchromaprint, item for item.
 
-Covers the input space clients send: 8-96 kHz, mono/stereo, 16/24-bit, 1 s to 10 min,
-silence, clipping, DC offset, and lossy codecs (MP3, Ogg Vorbis) as well as FLAC/WAV.
+Covers the input space clients send: 8-96 kHz, mono/stereo/5.1, 16/24-bit, up to 10 min,
+silence, clipping, DC offset, and lossy codecs (MP3, Vorbis, Opus, AAC) as well as FLAC/WAV.
+(Files too short for a fingerprint are covered by test_cli's error tests.)
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ CASES = [
     Case("mp3_m22k", 22050, 1, 15, container="mp3"),
     Case("ogg_s44k", 44100, 2, 20, container="ogg"),
     Case("ogg_m48k", 48000, 1, 12, container="ogg"),
+    Case("opus_s48k", 48000, 2, 12, container="opus"),
+    Case("aac_s44k", 44100, 2, 12, container="m4a"),
+    Case("wav_6ch_48k", 48000, 6, 12),
+    Case("flac_6ch_24", 44100, 6, 12, 24, "flac"),
     Case("s44k_10min", 44100, 2, 600, 16, "flac"),
     # One classifier value of this file lies within float32 noise of its threshold: only
     # FFmpeg's own float32 FFT (not a float64 one) gives fpcalc's item 447.

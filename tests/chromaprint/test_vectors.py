@@ -48,14 +48,14 @@ def test_test1_without_resampling() -> None:
 
 
 def test_resampler_matches_upstream_output() -> None:
-    rs = library._resample.Resampler(44100, 11025, library.filter_bank(44100))
+    rs = library._resample.Resampler(44100, 11025, library.filter_bank(44100), 32768)
     mono = np.concatenate([rs.feed(raw_file("test_mono_44100.raw")), rs.finish()])
     assert np.array_equal(mono, raw_file("test_mono_11025.raw"))
 
 
 def test_resampler_to_8000_within_upstream_tolerance() -> None:
-    bank = library._resample.filter_bank(44100, 8000, 16, 0.8, 9.0)
-    rs = library._resample.Resampler(44100, 8000, bank)
+    bank = library._resample.filter_bank(44100, 8000, 16, 8, 0.8, 9.0)
+    rs = library._resample.Resampler(44100, 8000, bank, 32768)
     out = np.concatenate([rs.feed(raw_file("test_mono_44100.raw")), rs.finish()])
     expected = raw_file("test_mono_8000.raw")
     n = min(len(out), len(expected))
@@ -111,7 +111,7 @@ def test_simhash(vec: dict) -> None:
 
 def test_silence_remover() -> None:
     vec = VECTORS["silence_remover"]
-    remover = SilenceRemover(vec["threshold"])
+    remover = SilenceRemover(vec["threshold"], vec["window"])
     out = remover.feed(np.array(vec["input"], dtype=np.int16))
     assert out.tolist() == vec["output"]
     assert (

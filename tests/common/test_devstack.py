@@ -18,10 +18,22 @@ import pytest
 
 from libs.common import migrations
 from libs.common.db import Database, database_url
+from libs.common.devstack import DEMO_TRACKS
 from libs.common.settings import Settings
 from tests.conftest import REPO, delete_streams, free_port, settings_env, settings_for_run
 
 START_TIMEOUT = 240.0
+DEMO = json.loads(DEMO_TRACKS.read_text())["tracks"][0]
+
+
+def _demo_lookup(stack: dict[str, str]) -> dict[str, object]:
+    """The lookup the banner suggests: the seeded demo track is found with its MBID."""
+    return {
+        "client": stack["client"],
+        "meta": "recordingids",
+        "duration": DEMO["duration"],
+        "fingerprint": DEMO["fingerprint"],
+    }
 
 
 def _descendants(root: int) -> set[int]:
@@ -116,6 +128,8 @@ def _run_once(settings: Settings) -> dict[str, str]:
             assert (response.status_code, response.text) == (200, "ok"), url
         started = _descendants(proc.pid)
         assert len(started) >= 5
+        lookup = httpx.post(f"{stack['api']}/v2/lookup", data=_demo_lookup(stack), timeout=10)
+        assert lookup.json()["results"][0]["recordings"] == [{"id": DEMO["mbid"]}], lookup.text
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)

@@ -16,8 +16,14 @@ SAMPLES: dict[type, tuple[str, object]] = {
     float: ("0.5", 0.5),
     Path: ("/tmp/acoustid-x", Path("/tmp/acoustid-x")),
 }
-LISTS = {"nats_servers", "index_urls"}
-SPECIAL = {"log_level": ("debug", "DEBUG")}
+LISTS = {"nats_servers", "index_urls", "index_peers"}
+SPECIAL: dict[str, tuple[str, object]] = {
+    "log_level": ("debug", "DEBUG"),
+    "rate_limit_overrides": (
+        "application.3=20, ip.10.0.0.1=5",
+        ["application.3=20", "ip.10.0.0.1=5"],
+    ),
+}
 
 
 def _sample(name: str) -> tuple[str, object]:
@@ -56,6 +62,7 @@ def test_file_variant_reads_a_secret_from_a_file(
         ("ACOUSTID_RATE_LIMIT_IP", "-1"),
         ("ACOUSTID_TRACK_MERGE_THRESHOLD", "2"),
         ("ACOUSTID_LOG_LEVEL", "loud"),
+        ("ACOUSTID_RATE_LIMIT_OVERRIDES", "application.x=fast"),
     ],
 )
 def test_bad_value_names_the_variable(

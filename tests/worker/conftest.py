@@ -58,7 +58,10 @@ async def databases(stack_settings: Settings) -> AsyncIterator[Databases]:
         await conn.execute(text(f"TRUNCATE {FP_TABLES} RESTART IDENTITY CASCADE"))
     async with dbs.engine(Database.INGEST).begin() as conn:
         await conn.execute(
-            text("TRUNCATE submission, submission_result, fingerprint_source, track_mbid_source")
+            text(
+                "TRUNCATE submission, submission_result, fingerprint_source, track_mbid_source, "
+                "track_puid_source"
+            )
         )
     yield dbs
     await dbs.dispose()

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select, text
 
 from libs.chromaprint_cy.compare import compare2
+from libs.chromaprint_cy.query import extract_query
 from libs.common.db import Database, Databases
 from libs.common.models.fingerprint import Fingerprint, SubmissionImport, TrackMBID, TrackMeta
 from libs.common.models.ingest import FingerprintSource, Submission, SubmissionResult
 from libs.common.settings import Settings
-from services.worker.importer import Importer, Outcome, to_int4
+from services.worker.importer import Importer, Outcome, Pending, to_int4, to_items
 from services.worker.matching import Rules
 from tests.worker.fingerprints import clip, variant
 
@@ -186,11 +187,11 @@ async def test_crash_between_the_two_commits_finishes_with_the_same_ids(
     async with databases.session(Database.INGEST) as ingest:
         sub = await ingest.get(Submission, sid)
     assert sub is not None
-    from libs.chromaprint_cy.query import extract_query
-    from services.worker.importer import to_items
 
     items = to_items(sub.fingerprint)
-    marker = await imp._apply(sub, items, extract_query(items), None)
+    terms = extract_query(items)
+    pending = Pending(sub, items, terms, None, None)
+    marker = (await imp._apply([pending]))[sid]
     result = await imp.run(sid)
     assert (result.outcome, result.fingerprint_id) == (Outcome.IMPORTED, marker.fingerprint_id)
     assert await count(databases, Database.FINGERPRINT, Fingerprint) == 1
@@ -208,3 +209,30 @@ async def test_concurrent_imports_of_the_same_audio_share_one_track(
     results = await asyncio.gather(*(imp.run(sid) for sid in ids))
     assert len({r.track_id for r in results}) == 1
     assert len({r.fingerprint_id for r in results}) == 1
+
+
+async def test_one_batch_sees_its_own_new_fingerprints(
+    databases: Databases, app_ids: tuple[int, int], migrated: Settings
+) -> None:
+    """Imported together, same audio still shares a fingerprint and unrelated audio does not."""
+    items = clip("melody_noise")
+    ids = [
+        await submit(databases, app_ids, items),
+        await submit(databases, app_ids, variant(items, 1)),
+        await submit(databases, app_ids, variant(items, 2, seed=1)),
+        await submit(databases, app_ids, clip("melody_48k"), length=60),
+        await submit(databases, app_ids, clip("chord")),
+    ]
+    results = await importer(databases, migrated).run_batch(ids)
+    first, reused, joined, other, rejected = results
+    assert reused.fingerprint_id == first.fingerprint_id
+    assert joined.track_id == first.track_id and joined.fingerprint_id != first.fingerprint_id
+    assert other.track_id != first.track_id
+    assert rejected.outcome is Outcome.REJECTED
+    async with databases.session(Database.FINGERPRINT) as fp:
+        query = select(Fingerprint.id, Fingerprint.submission_count)
+        counts = {r.id: r.submission_count for r in await fp.execute(query)}
+        link = await fp.scalar(select(TrackMBID).where(TrackMBID.track_id == first.track_id))
+    assert counts[first.fingerprint_id] == 2 and counts[joined.fingerprint_id] == 1
+    assert link is not None and link.submission_count == 3
+    assert await count(databases, Database.INGEST, SubmissionResult) == 4

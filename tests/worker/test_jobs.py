@@ -12,6 +12,7 @@ from sqlalchemy import select, text, update
 
 from libs.common import stats_counters
 from libs.common.db import Database, Databases
+from libs.common.index_client import IndexClient
 from libs.common.models.app import Stats, StatsLookups, StatsUserAgents
 from libs.common.models.ingest import Submission
 from libs.common.nats import connect, ensure_streams, submissions_subject
@@ -19,12 +20,19 @@ from libs.common.redis import create_redis
 from libs.common.settings import Settings
 from services.worker import jobs
 from services.worker.leader import Lease
+from tests.conftest import delete_streams
 
 
 @pytest.fixture
-async def ctx(migrated: Settings, nats_streams: Settings) -> AsyncIterator[jobs.Context]:
+async def ctx(migrated: Settings) -> AsyncIterator[jobs.Context]:
+    """Own streams and key prefix: a dedupe window that saw another test's ids would hide ours."""
+    unique = uuid.uuid4().hex[:8]
     settings = migrated.model_copy(
-        update={"redis_prefix": f"test:{uuid.uuid4().hex[:8]}:", "outbox_delay": 300.0}
+        update={
+            "redis_prefix": f"test:{unique}:",
+            "nats_prefix": f"testjobs{unique}.",
+            "outbox_delay": 300.0,
+        }
     )
     dbs = Databases(settings)
     async with dbs.engine(Database.INGEST).begin() as conn:
@@ -35,12 +43,14 @@ async def ctx(migrated: Settings, nats_streams: Settings) -> AsyncIterator[jobs.
     nc = await connect(settings, "test-jobs")
     js = nc.jetstream()
     await ensure_streams(js, settings)
-    await js.purge_stream(settings.stream("SUBMISSIONS"))
-    yield jobs.Context(settings, dbs, redis, js)
+    index = IndexClient.from_settings(settings)
+    yield jobs.Context(settings, dbs, redis, js, index)
+    await index.close()
     for key in await redis.keys(settings.redis_prefix + "*"):
         await redis.delete(key)
     await redis.aclose()
     await nc.close()
+    await delete_streams(settings)
     await dbs.dispose()
 
 
