@@ -21,6 +21,7 @@ from typing import TextIO
 
 import numpy as np
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from libs.chromaprint_cy.query import extract_query
@@ -172,6 +173,9 @@ def main(argv: list[str]) -> int:
         return asyncio.run(rebuild(get_settings(), args))
     except (IndexLocked, CorruptSegment, CorruptManifest) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, SQLAlchemyError) as exc:
+        print(f"error: fingerprint database: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted; run again to resume", file=sys.stderr)

@@ -18,7 +18,7 @@ from libs.chromaprint_cy.query import extract_query
 from libs.common.migrations import create_database, drop_database
 from libs.common.settings import DEFAULT_PG
 from services.index.store import Store, lock_directory
-from tests.conftest import REPO, settings_env
+from tests.conftest import REPO, closed_port_url, settings_env
 from tests.index.conftest import index_settings
 
 ROWS = 3000
@@ -110,3 +110,11 @@ async def test_rebuild_killed_midway_resumes_to_the_same_index(tmp_path, fingerp
     for i in range(0, ROWS, 131):
         query = extract_query(fps[i])
         assert store.search(query, limit=1, min_score=6, score_pct=10)[0] == [(i + 1, len(query))]
+
+
+def test_rebuild_without_database_says_so(tmp_path):
+    url = closed_port_url("postgresql+asyncpg") + "/nothing"
+    result = rebuild(index_settings(tmp_path / "data", fingerprint_database_url=url))
+    assert result.returncode == 1
+    assert "error: fingerprint database" in result.stderr
+    assert "Traceback" not in result.stderr
