@@ -66,6 +66,7 @@ class IndexState:
     write_timeout: float
     store: Store | None = None
     replicator: Replicator | None = None
+    load_error: str | None = None
 
 
 def min_score_default(query_length: int) -> int:
@@ -270,12 +271,15 @@ def build_router(state: IndexState) -> APIRouter:
 
     @router.api_route("/{index}/_health", methods=["GET", "HEAD"])
     async def index_health(request: Request, index: str) -> Response:
-        """200 OK once the index serves, 503 LOADING while it opens or bootstraps."""
+        """200 OK once the index serves, 503 LOADING while it opens or bootstraps, 503 FAILED
+        with the reason when it cannot be served (a damaged segment)."""
         try:
             store_for(index)
         except ApiError as exc:
             if exc.name != "IndexNotReady":
                 raise
+            if state.load_error:
+                return PlainTextResponse(f"FAILED {state.load_error}", status_code=503)
             return PlainTextResponse("LOADING", status_code=503)
         return PlainTextResponse("OK")
 

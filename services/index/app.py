@@ -1,8 +1,10 @@
 """The index process: HTTP API, legacy line protocol, FPINDEX consumer and maintenance.
 
-Start-up opens (and checksums) the segments before anything is served: a damaged file stops
-the process with its name in the log rather than serving wrong answers. An empty data
-directory with ``ACOUSTID_INDEX_PEERS`` set first copies a peer's snapshot.
+HTTP answers at once; the index opens behind it (``/main/_health`` says ``LOADING``), so a
+long peer bootstrap or the checksum pass over a large index never looks like a dead
+process to a liveness probe. A damaged segment leaves the index unserved, with the file
+named in the log, ``/main/_health`` and ``/_health``: it never answers from wrong data.
+An empty data directory with ``ACOUSTID_INDEX_PEERS`` set first copies a peer's snapshot.
 """
 
 from __future__ import annotations
@@ -57,16 +59,20 @@ def create_app(settings: Settings) -> FastAPI:
     servers: list[asyncio.Server] = []
     locks: list[int] = []
 
-    async def on_start(res: Resources) -> None:
-        locks.append(lock_directory(settings.index_data_dir))
-        store = await open_store(settings)
+    async def load(res: Resources) -> None:
+        """Opens (or bootstraps) the index while HTTP already answers ``LOADING``."""
+        try:
+            store = await open_store(settings)
+        except Exception as exc:
+            state.load_error = f"{type(exc).__name__}: {exc}"
+            log.exception("index %s cannot be served", settings.index_name)
+            return
         replicator = Replicator(settings, store, lambda: res.nats)
         store.on_durable = replicator.notify_durable(asyncio.get_running_loop())
         state.store, state.replicator = store, replicator
         metrics.COLLECTOR.stores[settings.index_name] = store
         tasks.append(asyncio.create_task(replicator.run(), name="fpindex-consumer"))
         tasks.append(asyncio.create_task(maintain(store), name="fpindex-maintenance"))
-        servers.append(await legacy.serve(state, settings.host, settings.index_legacy_port))
         log.info(
             "index %s shard %d/%d at version %d",
             settings.index_name,
@@ -74,6 +80,16 @@ def create_app(settings: Settings) -> FastAPI:
             settings.index_shards,
             store.version,
         )
+
+    async def loaded() -> None:
+        if state.store is None:
+            raise RuntimeError(state.load_error or "loading")
+
+    async def on_start(res: Resources) -> None:
+        locks.append(lock_directory(settings.index_data_dir))
+        res.health.add("index", loaded)
+        servers.append(await legacy.serve(state, settings.host, settings.index_legacy_port))
+        tasks.append(asyncio.create_task(load(res), name="fpindex-load"))
 
     async def on_stop(res: Resources) -> None:
         for server in servers:

@@ -44,9 +44,18 @@ async def delete_streams(settings: Settings) -> None:
 async def running(settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        replicator = app.state.index.replicator
-        await asyncio.wait_for(replicator.connected.wait(), 10)
+        await ready(app)
         yield app
+
+
+async def ready(app: FastAPI) -> None:
+    """Waits until the index has loaded and its FPINDEX consumer runs."""
+    state = app.state.index
+    for _ in range(200):
+        if state.replicator is not None:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(state.replicator.connected.wait(), 10)
 
 
 @pytest.fixture
@@ -80,8 +89,7 @@ async def served(*all_settings: Settings) -> AsyncIterator[list[str]]:
         for server in servers:
             while not server.started:
                 await asyncio.sleep(0.05)
-            state = server.config.app.state.index
-            await asyncio.wait_for(state.replicator.connected.wait(), 10)
+            await ready(server.config.app)
         yield [f"http://127.0.0.1:{s.index_port}" for s in all_settings]
     finally:
         for server in servers:

@@ -8,6 +8,7 @@ import uuid
 import httpx
 import numpy as np
 
+from services.index.app import create_app
 from tests.index.conftest import delete_streams, index_settings, served
 
 
@@ -49,3 +50,25 @@ async def test_new_replica_bootstraps_from_snapshot_then_stream(tmp_path):
                     assert resp.json() == {"results": [{"id": id_, "score": 120}]}
     finally:
         await delete_streams(first)
+
+
+async def test_index_answers_loading_while_a_peer_is_slow(tmp_path):
+    async def silent(reader, writer):
+        await reader.read()
+
+    peer = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = peer.sockets[0].getsockname()[1]
+    settings = index_settings(tmp_path / "c", index_peers=[f"http://127.0.0.1:{port}"])
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://index") as c:
+                health = await c.get("/main/_health")
+                assert (health.status_code, health.text) == (503, "LOADING")
+                assert (await c.get("/_health_docker")).status_code == 200
+                resp = await c.post("/main/_search", json={"query": [1]})
+                assert resp.json() == {"error": "IndexNotReady"}
+    finally:
+        peer.close()
+        await delete_streams(settings)

@@ -160,7 +160,7 @@ async def test_kill_9_while_writing_and_merging_loses_nothing(tmp_path: Path) ->
         await delete_streams(settings)
 
 
-async def test_damaged_segment_stops_start_up(tmp_path: Path) -> None:
+async def test_damaged_segment_is_refused_and_reported(tmp_path: Path) -> None:
     settings = index_settings(tmp_path / "data")
     log = tmp_path / "index.log"
     try:
@@ -180,7 +180,25 @@ async def test_damaged_segment_stops_start_up(tmp_path: Path) -> None:
         data[-70] ^= 0x01
         seg.write_bytes(bytes(data))
         proc = start(settings, log)
-        assert proc.wait(timeout=30) != 0
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{settings.index_port}", timeout=5
+            ) as client:
+                for _ in range(200):
+                    with contextlib.suppress(httpx.HTTPError):
+                        health = await client.get("/main/_health")
+                        if health.text.startswith("FAILED"):
+                            break
+                    await asyncio.sleep(0.05)
+                assert health.status_code == 503
+                assert health.text.startswith("FAILED CorruptSegment") and seg.name in health.text
+                resp = await client.post("/main/_search", json={"query": [16]})
+                assert resp.status_code == 503 and resp.json() == {"error": "IndexNotReady"}
+                overall = await client.get("/_health")
+                assert overall.status_code == 503 and seg.name in overall.text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
         text = log.read_text()
         assert seg.name in text and "checksum" in text
     finally:
