@@ -106,7 +106,9 @@ async def test_kill_9_while_writing_and_merging_loses_nothing(tmp_path: Path) ->
         tmp_path / "data", index_checkpoint_postings=3_000, index_checkpoint_age=0.3
     )
     log = tmp_path / "index.log"
-    rng = np.random.default_rng(12345)
+    seed = int(os.environ.get("INDEX_KILL_SEED", time.time_ns() % 2**32))
+    print(f"INDEX_KILL_SEED={seed}")  # shown on failure: rerun with the same kill moments
+    rng = np.random.default_rng(seed)
     acked: list[int] = []
     base = f"http://127.0.0.1:{settings.index_port}"
     try:
