@@ -68,7 +68,11 @@ def _chunks(changes: Sequence[Change]) -> list[list[Change]]:
     current: list[Change] = []
     size = 0
     for change in changes:
-        cost = 64 + 5 * (len(change.terms) if isinstance(change, index_messages.Insert) else 0)
+        cost = 40
+        if isinstance(change, index_messages.Insert):
+            cost += 4 * len(change.terms)
+        elif isinstance(change, index_messages.SetAttributes):
+            cost += sum(len(k) + len(v) for k, v in change.values.items())
         if current and size + cost > MAX_PAYLOAD:
             out.append(current)
             current, size = [], 0
