@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from libs.common import index_messages as m
+from services.index.replication import MAX_PAYLOAD, _chunks
 
 
 def test_roundtrip_with_binary_terms():
@@ -62,3 +63,11 @@ def test_check_terms_many_agrees_with_one_by_one():
         m.check_terms_many([[1, 2], [3, -1]])
     with pytest.raises(m.InvalidChange):
         m.check_terms_many([[1, 2], [3, 0.5]])
+
+
+def test_large_updates_are_cut_into_messages_nats_accepts():
+    changes = [m.Insert(i + 1, np.arange(120, dtype=np.uint32)) for i in range(3000)]
+    changes += [m.set_attributes({"k": "v" * 100_000})] * 8
+    chunks = _chunks(changes)
+    assert [c for chunk in chunks for c in chunk] == changes
+    assert all(len(m.encode(chunk)) <= MAX_PAYLOAD for chunk in chunks)
