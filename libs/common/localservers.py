@@ -9,6 +9,7 @@ user knows exactly what to install. Only servers started here are stopped here.
 from __future__ import annotations
 
 import glob
+import hashlib
 import logging
 import os
 import shutil
@@ -113,8 +114,28 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
     return cmd
 
 
+def postgres_dir(requested: Path) -> Path:
+    """Where the private cluster lives: ``requested``, unless we are root and the
+    ``postgres`` user cannot reach it (a checkout under /root, pytest's tmp), in which case a
+    folder named after it in the postgres user's home."""
+    if os.geteuid() != 0:
+        return requested
+    requested.mkdir(parents=True, exist_ok=True)
+    reachable = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(requested.parent)],
+        capture_output=True,
+    )
+    if reachable.returncode == 0:
+        return requested
+    digest = hashlib.sha1(str(requested).encode()).hexdigest()[:12]
+    home = Path(os.path.expanduser("~postgres"))
+    log.info("postgres cannot reach %s; keeping its data in %s", requested, home)
+    return home / f"acoustid-dev-{digest}"
+
+
 def _start_postgres(server: Server, data: Path) -> None:
     bins = _binaries(server)
+    data = postgres_dir(data)
     data.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
