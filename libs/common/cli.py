@@ -91,7 +91,9 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("--database", choices=[d.value for d in Database], help="only this one")
     db.set_defaults(func=_db)
 
-    index = sub.add_parser("index", help="index maintenance")
+    index = sub.add_parser(
+        "index", help="index maintenance (rebuild --help for its options)", add_help=False
+    )
     index.add_argument("action", choices=["rebuild"])
     index.set_defaults(func=_index)
 
