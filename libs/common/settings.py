@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     # Redis and NATS.
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis server")
+    redis_max_connections: int = Field(
+        50, ge=1, description="Redis connections per process; more requests wait for one"
+    )
     redis_prefix: str = Field("acoustid:", description="prefix of every Redis key we write")
     nats_servers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["nats://127.0.0.1:4222"], description="NATS servers, comma list"
