@@ -23,11 +23,12 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import asyncpg
 import httpx
 import numpy as np
-from _stack import RESULTS, bench_settings, env_of, free_port
+from _stack import RESULTS, BareHTTP, bench_settings, env_of, free_port
 
 from libs.chromaprint_cy.codec import encode_fingerprint
 from libs.chromaprint_cy.query import extract_query
@@ -157,7 +158,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def open_loop(
-    http: httpx.AsyncClient, bodies: list[dict[str, str]], rate: float, seconds: float
+    http: BareHTTP, bodies: list[bytes], rate: float, seconds: float
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
@@ -171,11 +172,11 @@ async def open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         try:
-            response = await http.post("/v2/lookup", data=bodies[i % len(bodies)])
-        except httpx.HTTPError:
+            status, payload = await http.post("/v2/lookup", bodies[i % len(bodies)])
+        except OSError:
             errors += 1
             return
-        if response.status_code != 200 or not response.json()["results"]:
+        if status != 200 or not json.loads(payload)["results"]:
             errors += 1
         latencies.append(time.perf_counter() - scheduled)
 
@@ -191,7 +192,7 @@ async def open_loop(
 
 
 async def closed_loop(
-    http: httpx.AsyncClient, path: str, bodies: list[dict[str, str]], workers: int, seconds: float
+    http: BareHTTP, path: str, bodies: list[bytes], workers: int, seconds: float
 ) -> dict[str, Any]:
     done = 0
     errors = 0
@@ -205,12 +206,12 @@ async def closed_loop(
             sent = time.perf_counter()
             i += workers
             try:
-                response = await http.post(path, data=bodies[i % len(bodies)])
-            except httpx.HTTPError:
+                status, _ = await http.post(path, bodies[i % len(bodies)])
+            except OSError:
                 errors += 1
                 continue
             latencies.append(time.perf_counter() - sent)
-            errors += response.status_code != 200
+            errors += status != 200
             done += 1
 
     start = time.perf_counter()
@@ -253,26 +254,30 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         procs.append(subprocess.Popen([sys.executable, "-m", "services.api"], env=env))
         await wait_healthy(api_url, procs[-1])
         lookups = [
-            {
-                "client": client,
-                "duration": str(DURATION + int(rng.integers(-3, 4))),
-                "fingerprint": encode_fingerprint(noisy(prints[i], rng)),
-                "meta": "recordings releasegroups compress sources",
-            }
+            urlencode(
+                {
+                    "client": client,
+                    "duration": str(DURATION + int(rng.integers(-3, 4))),
+                    "fingerprint": encode_fingerprint(noisy(prints[i], rng)),
+                    "meta": "recordings releasegroups compress sources",
+                }
+            ).encode()
             for i in rng.integers(0, args.tracks, 2000)
         ]
         submits = [
-            {
-                "client": client,
-                "user": user,
-                "duration": "120",
-                "fingerprint": encode_fingerprint(noisy(prints[i], rng)),
-                "mbid": str(uuid.uuid4()),
-            }
+            urlencode(
+                {
+                    "client": client,
+                    "user": user,
+                    "duration": "120",
+                    "fingerprint": encode_fingerprint(noisy(prints[i], rng)),
+                    "mbid": str(uuid.uuid4()),
+                }
+            ).encode()
             for i in rng.integers(0, args.tracks, 500)
         ]
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-        async with httpx.AsyncClient(base_url=api_url, timeout=30, limits=limits) as http:
+        http = BareHTTP(api_url)
+        try:
             await closed_loop(http, "/v2/lookup", lookups, 4, 2.0)  # warm-up
             rates = [
                 await open_loop(http, lookups, float(r), args.seconds)
@@ -282,6 +287,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 http, "/v2/lookup", lookups, args.concurrency, args.seconds
             )
             submit = await closed_loop(http, "/v2/submit", submits, 8, args.seconds)
+        finally:
+            http.close()
         return {
             "docs": args.docs,
             "tracks": args.tracks,
