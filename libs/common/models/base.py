@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import DateTime, Integer, MetaData, SmallInteger, func
+from sqlalchemy import DateTime, Integer, MetaData, func
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.orm import mapped_column
@@ -53,4 +53,3 @@ updated_ts = Annotated[datetime | None, mapped_column(DateTime(timezone=True))]
 optional_ts = Annotated[datetime | None, mapped_column(DateTime(timezone=True))]
 UUIDType = UUID(as_uuid=True)
 uuid_col = Annotated[uuid.UUID, mapped_column(UUIDType)]
-smallint = Annotated[int, mapped_column(SmallInteger)]
