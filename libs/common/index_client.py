@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 import msgpack
 from prometheus_client import Counter
 
@@ -51,26 +51,36 @@ class SearchResult:
 class IndexClient:
     """One pooled HTTP client per process; ``close`` at shutdown."""
 
-    def __init__(
-        self,
-        urls: Sequence[str],
-        index: str = "main",
-        timeout: float = 1.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, urls: Sequence[str], index: str = "main", timeout: float = 1.0) -> None:
         if not urls:
             raise ValueError("no index shards configured")
         self.urls = list(urls)
         self.index = index
         self.timeout = timeout
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._http: aiohttp.ClientSession | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        """Made on first use, inside the event loop that will use it (aiohttp's rule).
+
+        aiohttp rather than httpx: per search httpx took ~40 % of the worker's CPU and ~22 %
+        of the API's (profiled), several times what the index spends answering.
+        """
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                headers={"content-type": MSGPACK, "accept": MSGPACK},
+            )
+        return self._http
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndexClient:
         return cls(settings.index_urls, settings.index_name, settings.index_timeout)
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
     async def __aenter__(self) -> IndexClient:
         return self
@@ -114,16 +124,13 @@ class IndexClient:
 
     async def _shard(self, shard: int, url: str, payload: bytes) -> list[Match] | None:
         try:
-            resp = await self._http.post(
-                f"{url.rstrip('/')}/{self.index}/_search",
-                content=payload,
-                headers={"content-type": MSGPACK, "accept": MSGPACK},
-                timeout=self.timeout,
-            )
-            resp.raise_for_status()
-            data = msgpack.unpackb(resp.content)
+            async with self._session().post(
+                f"{url.rstrip('/')}/{self.index}/_search", data=payload
+            ) as resp:
+                resp.raise_for_status()
+                data = msgpack.unpackb(await resp.read())
             return [Match(int(r["i"]), int(r["s"])) for r in data["r"]]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
             SHARD_FAILURES.labels(str(shard)).inc()
             log.warning("index shard %d (%s) failed: %r", shard, url, exc)
             return None
