@@ -35,7 +35,7 @@ from libs.chromaprint_cy.query import extract_query
 from libs.common import migrations
 from libs.common.apikeys import generate_api_key
 from libs.common.db import Database, database_url
-from libs.common.nats import FPINDEX, SUBMISSIONS, connect
+from libs.common.nats import delete_streams
 from libs.common.settings import Settings
 
 ITEMS = 950  # fpcalc's 120 s
@@ -306,12 +306,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 proc.wait(10)
         for db in Database:
             await migrations.drop_database(database_url(settings, db))
-        nc = await connect(settings, "bench")
-        js = nc.jetstream()
-        for name in (SUBMISSIONS, FPINDEX):
-            with contextlib.suppress(Exception):
-                await js.delete_stream(settings.stream(name))
-        await nc.close()
+        await delete_streams(settings)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

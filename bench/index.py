@@ -315,12 +315,7 @@ class Service:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(60)
-        settings = Settings(nats_prefix=self.prefix)
-        nc = await nats_helpers.connect(settings, "bench")
-        for name in (nats_helpers.FPINDEX, nats_helpers.SUBMISSIONS):
-            with contextlib.suppress(Exception):
-                await nc.jetstream().delete_stream(settings.stream(name))
-        await nc.close()
+        await nats_helpers.delete_streams(Settings(nats_prefix=self.prefix))
 
 
 async def load(

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from libs.common import migrations, submission_queue
 from libs.common.db import Database, Databases, database_url
 from libs.common.models.ingest import Submission
-from libs.common.nats import connect
+from libs.common.nats import connect, delete_streams
 from libs.common.settings import Settings
 
 ITEMS = 300
@@ -179,6 +179,7 @@ def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, objec
             proc.wait(30)
         for db in Database:
             asyncio.run(migrations.drop_database(database_url(settings, db)))
+        asyncio.run(delete_streams(settings))
     return rows
 
 

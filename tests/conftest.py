@@ -8,7 +8,6 @@ another run; the databases are dropped at the end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import uuid
@@ -16,11 +15,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from nats.js.errors import NotFoundError
 
 from libs.common import localservers, migrations
 from libs.common.db import Database, database_url
-from libs.common.nats import FPINDEX, SUBMISSIONS, connect
+from libs.common.nats import delete_streams
 from libs.common.settings import DEFAULT_PG, Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,15 +86,6 @@ def migrated(settings: Settings) -> Iterator[Settings]:
     yield settings
     for db in Database:
         asyncio.run(migrations.drop_database(database_url(settings, db)))
-
-
-async def delete_streams(settings: Settings) -> None:
-    nc = await connect(settings, "tests")
-    js = nc.jetstream()
-    for name in (SUBMISSIONS, FPINDEX):
-        with contextlib.suppress(NotFoundError):
-            await js.delete_stream(settings.stream(name))
-    await nc.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ durable position, so the stream is the index's replication log and must keep his
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import nats
@@ -95,3 +96,16 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
             log.info("created stream %s", config.name)
         else:
             await js.update_stream(config)
+
+
+async def delete_streams(settings: Settings) -> None:
+    """Removes this deployment's streams: what tests and benchmarks with a private
+    ``nats_prefix`` leave behind. Streams already gone are fine."""
+    nc = await connect(settings, "cleanup")
+    try:
+        js = nc.jetstream()
+        for name in (SUBMISSIONS, FPINDEX):
+            with contextlib.suppress(NotFoundError):
+                await js.delete_stream(settings.stream(name))
+    finally:
+        await nc.close()

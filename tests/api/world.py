@@ -22,10 +22,11 @@ from libs.chromaprint_cy.codec import encode_fingerprint
 from libs.chromaprint_cy.query import extract_query
 from libs.common.db import Database, Databases
 from libs.common.models.fingerprint import Fingerprint, Meta, Track, TrackMBID, TrackMeta
+from libs.common.nats import delete_streams
 from libs.common.settings import Settings
 from tests.api.conftest import api_settings, running
 from tests.conftest import free_port
-from tests.index.conftest import delete_streams, index_settings, served
+from tests.index.conftest import index_settings, served
 
 MBID_A = "0b2a5a0e-0000-4000-8000-000000000001"
 MBID_B = "0b2a5a0e-0000-4000-8000-000000000002"

@@ -31,15 +31,6 @@ def index_settings(data_dir: Path, run: str | None = None, **overrides: object) 
     return settings_for_run(run or uuid.uuid4().hex[:8], **values)
 
 
-async def delete_streams(settings: Settings) -> None:
-    nc = await nats_helpers.connect(settings, "index-tests")
-    js = nc.jetstream()
-    for name in (nats_helpers.FPINDEX, nats_helpers.SUBMISSIONS):
-        with contextlib.suppress(Exception):
-            await js.delete_stream(settings.stream(name))
-    await nc.close()
-
-
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
@@ -65,7 +56,7 @@ async def index_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         async with running(settings) as app:
             yield app
     finally:
-        await delete_streams(settings)
+        await nats_helpers.delete_streams(settings)
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import uuid
 import httpx
 import numpy as np
 
+from libs.common.nats import delete_streams
 from services.index.app import create_app
-from tests.index.conftest import delete_streams, index_settings, served
+from tests.index.conftest import index_settings, served
 
 
 def terms(seed: int) -> list[int]:

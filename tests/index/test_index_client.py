@@ -12,8 +12,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from libs.common.index_client import IndexClient, IndexUnavailable
+from libs.common.nats import delete_streams
 from tests.conftest import closed_port_url, free_port
-from tests.index.conftest import delete_streams, index_settings, served
+from tests.index.conftest import index_settings, served
 
 
 def terms(seed: int) -> list[int]:

@@ -24,11 +24,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from libs.common import index_messages
 from libs.common import nats as nats_helpers
 from libs.common.index_messages import Delete, Insert
+from libs.common.nats import delete_streams
 from libs.common.settings import Settings
 from services.index.api import MAX_POSTINGS_PER_TERM
 from services.index.store import Store
 from tests.conftest import REPO, settings_env
-from tests.index.conftest import delete_streams, index_settings
+from tests.index.conftest import index_settings
 
 VOCAB = 4000
 

@@ -8,7 +8,8 @@ from prometheus_client import REGISTRY
 from libs.common import index_messages
 from libs.common import nats as nats_helpers
 from libs.common.index_messages import Insert
-from tests.index.conftest import delete_streams, index_settings, running
+from libs.common.nats import delete_streams
+from tests.index.conftest import index_settings, running
 
 
 async def test_trimmed_stream_is_reported_as_a_gap(tmp_path, caplog):

@@ -12,8 +12,9 @@ from sqlalchemy import text
 
 from libs.common.db import Database, Databases
 from libs.common.models.app import Account, Application
+from libs.common.nats import delete_streams
 from libs.common.settings import Settings
-from tests.conftest import delete_streams, free_port
+from tests.conftest import free_port
 from tests.processes import ServiceProcess
 
 FP_TABLES = "fingerprint, track, track_mbid, submission_import"

@@ -15,12 +15,11 @@ from libs.common.db import Database, Databases
 from libs.common.index_client import IndexClient
 from libs.common.models.app import Stats, StatsLookups, StatsUserAgents
 from libs.common.models.ingest import Submission
-from libs.common.nats import connect, ensure_streams, submissions_subject
+from libs.common.nats import connect, delete_streams, ensure_streams, submissions_subject
 from libs.common.redis import create_redis
 from libs.common.settings import Settings
 from services.worker import jobs
 from services.worker.leader import Lease
-from tests.conftest import delete_streams
 
 
 @pytest.fixture
