@@ -152,3 +152,29 @@ async def test_demo_key_is_accepted_as_the_demo_application(
     key = demo_client_key(settings_api.website_secret, datetime.now(UTC).date())
     response = await client.get("/v2/submission_status", params={"client": key, "id": "1"})
     assert response.json() == {"status": "ok", "submissions": [{"id": 1, "status": "pending"}]}
+
+
+async def test_first_refusing_bucket_takes_back_its_count_and_stops_the_rest(
+    settings_api: Settings,
+) -> None:
+    """Application, then global, then IP: the one refusing is named and later ones untouched."""
+    prefix = settings_api.redis_prefix + "order:"
+    settings = settings_api.model_copy(
+        update={"redis_prefix": prefix, "rate_limit_application": 10, "rate_limit_global": 0.1}
+    )
+    redis = create_redis(settings)
+    limiter = RateLimiter(redis, settings)
+    try:
+        assert await limiter.check(7, "10.0.0.1") is None
+        assert await limiter.check(7, "10.0.0.1") is None
+        refusal = await limiter.check(7, "10.0.0.1")
+        assert refusal is not None
+        assert (refusal.bucket, refusal.rate) == ("global", 0.1)
+        assert 1 <= refusal.retry_after <= 5
+        counts: dict[str, int] = {}
+        for k in await redis.keys(prefix + "rl:*"):  # the steps of a bucket, summed
+            bucket = k.decode().removeprefix(prefix).rsplit(":", 1)[0]
+            counts[bucket] = counts.get(bucket, 0) + int(await redis.get(k))
+        assert counts == {"rl:app:7": 3, "rl:global:": 2, "rl:ip:10.0.0.1": 2}
+    finally:
+        await redis.aclose()
