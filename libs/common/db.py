@@ -6,10 +6,13 @@ independently, and cross-database references are ids, never foreign keys.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import Executable, Row
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,6 +44,7 @@ class Databases:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engines: dict[Database, AsyncEngine] = {}
+        self._readers: dict[Database, AsyncEngine] = {}
         self._sessions: dict[Database, async_sessionmaker[AsyncSession]] = {}
 
     def engine(self, db: Database) -> AsyncEngine:
@@ -54,6 +58,41 @@ class Databases:
             )
         return self._engines[db]
 
+    def reader(self, db: Database) -> AsyncEngine:
+        """An engine for single-statement reads: autocommit and no pre-ping.
+
+        Through :meth:`engine` a read costs four round trips (ping, BEGIN, the query,
+        ROLLBACK); a lookup makes several reads, so that was most of its database time.
+        Without the ping a connection that died with its server is only found by using it,
+        which :meth:`fetch` answers by retrying once on a fresh connection.
+        """
+        if db not in self._readers:
+            self._readers[db] = create_async_engine(
+                database_url(self.settings, db),
+                pool_size=self.settings.database_pool_size,
+                pool_timeout=self.settings.database_pool_timeout,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"timeout": self.settings.database_pool_timeout},
+            )
+        return self._readers[db]
+
+    async def fetch(
+        self, db: Database, stmt: Executable, params: dict[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
+        """The rows of one read-only statement, on a reader connection."""
+        try:
+            return await self._fetch_once(db, stmt, params)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return await self._fetch_once(db, stmt, params)
+
+    async def _fetch_once(
+        self, db: Database, stmt: Executable, params: dict[str, Any] | None
+    ) -> Sequence[Row[Any]]:
+        async with self.reader(db).connect() as conn:
+            return (await conn.execute(stmt, params)).all()
+
     def sessionmaker(self, db: Database) -> async_sessionmaker[AsyncSession]:
         if db not in self._sessions:
             self._sessions[db] = async_sessionmaker(self.engine(db), expire_on_commit=False)
@@ -65,7 +104,8 @@ class Databases:
             yield session
 
     async def dispose(self) -> None:
-        for engine in self._engines.values():
+        for engine in [*self._engines.values(), *self._readers.values()]:
             await engine.dispose()
         self._engines.clear()
+        self._readers.clear()
         self._sessions.clear()

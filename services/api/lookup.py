@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, select
 
 from libs.common import stats_counters
 from libs.common.db import Database
@@ -27,6 +27,11 @@ DEFAULT_MAX_DURATION_DIFF = 7
 MAX_ALLOWED_DURATION_DIFF = 30
 MAX_FINGERPRINT_QUERIES = 20
 MAX_TRACK_QUERIES = 100
+
+
+_TRACKS = select(Track.gid, Track.id, Track.new_id).where(
+    Track.gid == any_(bindparam("gids", type_=ARRAY(Uuid())))
+)
 
 
 @dataclass(frozen=True)
@@ -108,9 +113,10 @@ async def _resolve_tracks(call: Call, queries: list[TrackQuery]) -> dict[uuid.UU
     """AcoustID -> track id, following a merged track's ``new_id`` one hop."""
     if not queries:
         return {}
-    stmt = select(Track.gid, Track.id, Track.new_id).where(Track.gid.in_({q.gid for q in queries}))
-    async with call.api.resources.databases.engine(Database.FINGERPRINT).connect() as conn:
-        return {gid: new_id or track_id for gid, track_id, new_id in await conn.execute(stmt)}
+    rows = await call.api.resources.databases.fetch(
+        Database.FINGERPRINT, _TRACKS, {"gids": list({q.gid for q in queries})}
+    )
+    return {gid: new_id or track_id for gid, track_id, new_id in rows}
 
 
 async def _count(call: Call, request: LookupRequest, hits: list[bool]) -> None:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, select
 
 from libs.common.db import Database, Databases
 from libs.common.models.fingerprint import Meta, TrackMBID, TrackMeta
@@ -54,16 +54,21 @@ class Link:
     sources: int
 
 
-async def _links(databases: Databases, track_ids: set[int]) -> dict[int, list[Link]]:
-    stmt = (
-        select(TrackMBID.track_id, TrackMBID.mbid, TrackMBID.submission_count)
-        .where(TrackMBID.track_id.in_(track_ids), TrackMBID.disabled.is_(False))
-        .order_by(TrackMBID.track_id, TrackMBID.mbid)
+_LINKS = (
+    select(TrackMBID.track_id, TrackMBID.mbid, TrackMBID.submission_count)
+    .where(
+        TrackMBID.track_id == any_(bindparam("ids", type_=ARRAY(Integer))),
+        TrackMBID.disabled.is_(False),
     )
+    .order_by(TrackMBID.track_id, TrackMBID.mbid)
+)
+
+
+async def _links(databases: Databases, track_ids: set[int]) -> dict[int, list[Link]]:
     links: dict[int, list[Link]] = defaultdict(list)
-    async with databases.engine(Database.FINGERPRINT).connect() as conn:
-        for track_id, mbid, count in await conn.execute(stmt):
-            links[track_id].append(Link(str(mbid), count))
+    rows = await databases.fetch(Database.FINGERPRINT, _LINKS, {"ids": list(track_ids)})
+    for track_id, mbid, count in rows:
+        links[track_id].append(Link(str(mbid), count))
     return links
 
 
