@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 
 from libs.common.errors import ErrorCode, WebServiceError
@@ -162,6 +163,13 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
         return render(exc.payload(), exc.status, fmt, callback, headers)
     except BadBody as exc:
         return PlainTextResponse(str(exc), status_code=400)
+    except PoolTimeout:
+        # Overload, not a bug: every database connection stayed busy for the whole
+        # pool timeout. Clients are told to come back, and the log is not flooded.
+        log.warning("%s: no database connection free, answering 503", endpoint.name)
+        error = WebServiceError(ErrorCode.SERVICE_UNAVAILABLE)
+        metrics.HANDLED_ERRORS.labels(error.name, endpoint.name).inc()
+        return render(error.payload(), error.status, fmt, callback)
     except Exception as exc:
         log.exception("unhandled error in %s", endpoint.name)
         metrics.UNHANDLED_ERRORS.labels(endpoint.name, metrics.error_cause(exc)).inc()

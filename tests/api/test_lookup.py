@@ -318,3 +318,27 @@ async def test_disabling_a_link_hides_it(world: World, keys: Keys) -> None:
     finally:
         await _set_disabled(world.settings, MBID_B, False)
     assert response.json()["results"][0]["recordings"] == [{"id": MBID_A}]
+
+
+async def test_no_free_database_connection_is_503_not_an_internal_error(
+    world: World, keys: Keys
+) -> None:
+    settings = api_settings(world.settings, database_pool_size=1, database_pool_timeout=0.3)
+    async with running(settings) as (app, client):
+        reader = app.state.api.resources.databases.reader(Database.FINGERPRINT)
+        # The pool's one connection plus SQLAlchemy's default overflow of ten, all taken.
+        held = [await reader.connect() for _ in range(settings.database_pool_size + 10)]
+        try:
+            response = await client.post(
+                "/v2/lookup",
+                data={
+                    "client": keys.client,
+                    "fingerprint": fp(world.prints["b"]),
+                    "duration": "200",
+                },
+            )
+        finally:
+            for conn in held:
+                await conn.close()
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == 13
