@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         50, ge=1, description="Redis connections per process; more requests wait for one"
     )
     redis_prefix: str = Field("acoustid:", description="prefix of every Redis key we write")
+    stats_flush_interval: float = Field(
+        1.0, gt=0, description="seconds the API sums lookup counters in memory before Redis"
+    )
     nats_servers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["nats://127.0.0.1:4222"], description="NATS servers, comma list"
     )

@@ -12,6 +12,7 @@ from libs.common.index_client import IndexClient
 from libs.common.ratelimit import RateLimiter
 from libs.common.service import Resources, build_resources, create_service_app
 from libs.common.settings import Settings
+from libs.common.stats_counters import CounterBuffer
 from services.api.endpoint import ApiState, add_endpoint
 from services.api.keys import Keys
 from services.api.routes import ENDPOINTS
@@ -39,14 +40,27 @@ def create_app(settings: Settings) -> FastAPI:
     resources = build_resources(settings, "api", DATABASES, uses_redis=True, uses_nats=True)
     index = IndexClient.from_settings(settings)
 
-    async def close_index(_: Resources) -> None:
+    counters = (
+        CounterBuffer(resources.redis, settings, settings.stats_flush_interval)
+        if resources.redis is not None
+        else None
+    )
+
+    async def start_counters(_: Resources) -> None:
+        if counters is not None:
+            counters.start()
+
+    async def stop(_: Resources) -> None:
+        if counters is not None:
+            await counters.close()
         await index.close()
 
     app = create_service_app(
         resources,
         title="AcoustID web service",
         description="Fingerprint lookups and submissions, compatible with acoustid.org v2.",
-        on_stop=close_index,
+        on_start=start_counters,
+        on_stop=stop,
     )
     limiter = RateLimiter(resources.redis, settings) if resources.redis is not None else None
     app.state.api = ApiState(
@@ -54,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         Keys(resources.databases, settings),
         limiter,
         Searcher(index, resources.databases, settings),
+        counters,
     )
     for endpoint in ENDPOINTS:
         add_endpoint(app, endpoint)

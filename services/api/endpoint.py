@@ -24,6 +24,7 @@ from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.ratelimit import RateLimiter
 from libs.common.service import Resources
 from libs.common.settings import Settings
+from libs.common.stats_counters import CounterBuffer
 from services.api import metrics
 from services.api.formats import CONTENT_TYPES, DEFAULT_CALLBACK, Format, jsonp_callback, serialize
 from services.api.keys import Keys
@@ -46,6 +47,7 @@ class ApiState:
     keys: Keys
     limiter: RateLimiter | None
     searcher: Searcher
+    counters: CounterBuffer | None
 
     @property
     def settings(self) -> Settings:

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, select
 
-from libs.common import stats_counters
 from libs.common.db import Database
 from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.models.fingerprint import Track
@@ -119,19 +118,14 @@ async def _resolve_tracks(call: Call, queries: list[TrackQuery]) -> dict[uuid.UU
     return {gid: new_id or track_id for gid, track_id, new_id in rows}
 
 
-async def _count(call: Call, request: LookupRequest, hits: list[bool]) -> None:
-    redis = call.api.resources.redis
-    if redis is None:
+def _count(call: Call, request: LookupRequest, hits: list[bool]) -> None:
+    counters = call.api.counters
+    if counters is None:
         return
-    await stats_counters.count_lookup_request(
-        redis,
-        call.settings,
-        datetime.now(UTC),
-        request.application_id,
-        hits,
-        call.request.headers.get("user-agent", ""),
-        call.ip,
-    )
+    now = datetime.now(UTC)
+    counters.add_lookups(now, request.application_id, hits)
+    user_agent = call.request.headers.get("user-agent", "")
+    counters.add_user_agent(now, request.application_id, user_agent, call.ip)
 
 
 async def execute(call: Call, request: LookupRequest, recordings_key: str) -> dict[str, Any]:
@@ -158,7 +152,7 @@ async def execute(call: Call, request: LookupRequest, recordings_key: str) -> di
     await metadata.attach(
         call.api.resources.databases, results, track_ids, request.tokens, recordings_key
     )
-    await _count(call, request, [bool(r) for r in results])
+    _count(call, request, [bool(r) for r in results])
     if not request.batch:
         return {"results": results[0]}
     return {

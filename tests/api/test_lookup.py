@@ -3,6 +3,8 @@ fingerprint database, compare2, metadata from links, counters in Redis."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -240,6 +242,15 @@ async def _fields(settings: Settings, kind: str, application_id: int) -> dict[st
     return {f: c for f, c in found.items() if f":{application_id}:" in f}
 
 
+async def _counted(settings: Settings, kind: str, application_id: int) -> dict[str, int]:
+    """The fields once they reach Redis: the API adds its counts every flush interval."""
+    deadline = time.monotonic() + settings.stats_flush_interval + 5
+    while not (found := await _fields(settings, kind, application_id)):
+        assert time.monotonic() < deadline, f"no {kind} counters in Redis"
+        await asyncio.sleep(0.1)
+    return found
+
+
 async def test_lookups_are_counted_per_application_hour_and_user_agent(world: World) -> None:
     keys = await create_keys(world.settings)
     await world.client.post(
@@ -254,10 +265,10 @@ async def test_lookups_are_counted_per_application_hour_and_user_agent(world: Wo
         },
         headers={"user-agent": "Test/1.0 (x)"},
     )
-    lookups = await _fields(world.settings, stats_counters.LOOKUPS, keys.application_id)
+    lookups = await _counted(world.settings, stats_counters.LOOKUPS, keys.application_id)
     counted = sorted((stats_counters.parse_lookup_field(f).hit, c) for f, c in lookups.items())
     assert counted == [(False, 1), (True, 1)]
-    agents = await _fields(world.settings, stats_counters.USER_AGENTS, keys.application_id)
+    agents = await _counted(world.settings, stats_counters.USER_AGENTS, keys.application_id)
     [(field, count)] = agents.items()
     agent = stats_counters.parse_user_agent_field(field)
     assert (agent.user_agent, agent.ip, count) == ("Test/1.0 (x)", "127.0.0.1", 1)
@@ -342,3 +353,23 @@ async def test_no_free_database_connection_is_503_not_an_internal_error(
                 await conn.close()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == 13
+
+
+async def test_counts_in_memory_reach_redis_when_the_api_stops(world: World) -> None:
+    keys = await create_keys(world.settings)
+    settings = api_settings(world.settings, stats_flush_interval=3600)
+    async with running(settings) as (_, client):
+        for _ in range(3):
+            response = await client.post(
+                "/v2/lookup",
+                data={
+                    "client": keys.client,
+                    "fingerprint": fp(world.prints["b"]),
+                    "duration": "200",
+                },
+            )
+            assert response.status_code == 200
+        assert await _fields(settings, stats_counters.LOOKUPS, keys.application_id) == {}
+    lookups = await _fields(settings, stats_counters.LOOKUPS, keys.application_id)
+    assert list(lookups.values()) == [3]
+    assert stats_counters.parse_lookup_field(next(iter(lookups))).hit

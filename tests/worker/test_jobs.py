@@ -110,10 +110,13 @@ async def test_lookup_counters_fold_into_stats_lookups(ctx: jobs.Context) -> Non
     app = await app_id(ctx)
     when = datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
     redis = ctx.redis
-    await stats_counters.count_lookups(redis, ctx.settings, when, app, [True, True, False])
-    await stats_counters.count_lookups(redis, ctx.settings, when, 999_999, [True])
+    counters = stats_counters.CounterBuffer(redis, ctx.settings, interval=3600)
+    counters.add_lookups(when, app, [True, True, False])
+    counters.add_lookups(when, 999_999, [True])
+    await counters.flush()
     assert await jobs.fold_lookup_counters(ctx) == 4
-    await stats_counters.count_lookups(redis, ctx.settings, when, app, [True])
+    counters.add_lookups(when, app, [True])
+    await counters.flush()
     assert await jobs.fold_lookup_counters(ctx) == 1
     assert await jobs.fold_lookup_counters(ctx) == 0
     async with ctx.databases.session(Database.APP) as session:
@@ -126,10 +129,10 @@ async def test_lookup_counters_fold_into_stats_lookups(ctx: jobs.Context) -> Non
 async def test_user_agent_counters_fold_into_stats_user_agents(ctx: jobs.Context) -> None:
     app = await app_id(ctx)
     when = datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
+    counters = stats_counters.CounterBuffer(ctx.redis, ctx.settings, interval=3600)
     for _ in range(3):
-        await stats_counters.count_user_agent(
-            ctx.redis, ctx.settings, when, app, "picard/2.12 (x:y)", "10.0.0.1"
-        )
+        counters.add_user_agent(when, app, "picard/2.12 (x:y)", "10.0.0.1")
+    await counters.flush()
     assert await jobs.fold_user_agent_counters(ctx) == 3
     async with ctx.databases.session(Database.APP) as session:
         row = await session.scalar(select(StatsUserAgents))
