@@ -13,7 +13,7 @@ from libs.common.ratelimit import RateLimiter
 from libs.common.service import Resources, build_resources, create_service_app
 from libs.common.settings import Settings
 from libs.common.stats_counters import CounterBuffer
-from services.api.endpoint import ApiState, add_endpoint
+from services.api.endpoint import ApiState, add_direct_routes, add_endpoint
 from services.api.keys import Keys
 from services.api.routes import ENDPOINTS
 from services.api.search import Searcher
@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     for endpoint in ENDPOINTS:
         add_endpoint(app, endpoint)
+    add_direct_routes(app, ENDPOINTS)
     app.add_exception_handler(HTTPException, _not_found)
     app.add_middleware(TransportMiddleware)
     return app

@@ -263,3 +263,22 @@ async def test_metrics_use_the_original_names(client: httpx.AsyncClient, keys: K
         "api_new_submissions_total",
     ):
         assert name in text
+
+
+async def test_http_metrics_name_the_route_and_requests_keep_their_id(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    """The endpoints skip FastAPI's router; the transport and observability layers do not."""
+    response = await client.get(
+        "/v2/submission_status/",
+        params={"client": keys.client, "id": "1"},
+        headers={"x-request-id": "abc123"},
+    )
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "abc123"
+    assert response.headers["access-control-allow-origin"] == "*"
+    text = (await client.get("/metrics")).text
+    assert (
+        'http_requests_total{method="GET",route="/v2/submission_status",service="api",'
+        'status="200"}' in text
+    )
