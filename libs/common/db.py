@@ -78,7 +78,7 @@ class Databases:
 
     async def fetch(
         self, db: Database, stmt: Executable, params: dict[str, Any] | None = None
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Row[*tuple[Any, ...]]]:
         """The rows of one read-only statement, on a reader connection."""
         try:
             return await self._fetch_once(db, stmt, params)
@@ -89,7 +89,7 @@ class Databases:
 
     async def _fetch_once(
         self, db: Database, stmt: Executable, params: dict[str, Any] | None
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Row[*tuple[Any, ...]]]:
         async with self.reader(db).connect() as conn:
             return (await conn.execute(stmt, params)).all()
 

@@ -131,7 +131,10 @@ def _count(call: Call, request: LookupRequest, hits: list[bool]) -> None:
 async def execute(call: Call, request: LookupRequest, recordings_key: str) -> dict[str, Any]:
     prints = [q for _, q in request.queries if isinstance(q, FingerprintQuery)]
     tracks = [q for _, q in request.queries if isinstance(q, TrackQuery)]
-    matches = iter(await call.api.searcher.search(prints, request.max_diff))
+    found_prints = await call.api.searcher.search(
+        prints, request.max_diff, with_links=metadata.wants_links(request.tokens)
+    )
+    matches = iter(found_prints.matches)
     resolved = await _resolve_tracks(call, tracks)
     results: list[list[dict[str, Any]]] = []
     track_ids: list[list[int]] = []
@@ -150,7 +153,12 @@ async def execute(call: Call, request: LookupRequest, recordings_key: str) -> di
             results.append([])
             track_ids.append([])
     await metadata.attach(
-        call.api.resources.databases, results, track_ids, request.tokens, recordings_key
+        call.api.resources.databases,
+        results,
+        track_ids,
+        request.tokens,
+        recordings_key,
+        found_prints.links,
     )
     _count(call, request, [bool(r) for r in results])
     if not request.batch:

@@ -12,7 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.selectable import LateralFromClause
 
 from libs.common.db import Database, Databases
 from libs.common.models.fingerprint import Meta, TrackMBID, TrackMeta
@@ -48,6 +51,10 @@ def parse_meta(value: str | None) -> frozenset[str]:
     return frozenset(w for w in words if w in TOKENS)
 
 
+def wants_links(tokens: frozenset[str]) -> bool:
+    return bool(tokens & RECORDING_TOKENS) or LEGACY_M2 in tokens
+
+
 @dataclass(frozen=True)
 class Link:
     mbid: str
@@ -62,6 +69,27 @@ _LINKS = (
     )
     .order_by(TrackMBID.track_id, TrackMBID.mbid)
 )
+
+
+def links_of(track_id: InstrumentedAttribute[int]) -> LateralFromClause:
+    """A track's enabled links as two arrays in ``mbid`` order, to join onto another query.
+
+    A lookup joins it onto its candidate fingerprints, so links come with the fingerprints
+    in one round trip instead of a second query after scoring.
+    """
+    order = (TrackMBID.mbid,)
+    return (
+        select(
+            func.array_agg(aggregate_order_by(TrackMBID.mbid, *order)).label("mbids"),
+            func.array_agg(aggregate_order_by(TrackMBID.submission_count, *order)).label("counts"),
+        )
+        .where(TrackMBID.track_id == track_id, TrackMBID.disabled.is_(False))
+        .lateral("links")
+    )
+
+
+def as_links(mbids: list[Any] | None, counts: list[int] | None) -> list[Link]:
+    return [Link(str(m), c) for m, c in zip(mbids or (), counts or (), strict=True)]
 
 
 async def _links(databases: Databases, track_ids: set[int]) -> dict[int, list[Link]]:
@@ -118,13 +146,19 @@ async def attach(
     track_ids: list[list[int]],
     tokens: frozenset[str],
     recordings_key: str = "recordings",
+    known_links: dict[int, list[Link]] | None = None,
 ) -> None:
-    """Adds ``recordings`` (or v1's ``tracks``) to each result dict in place."""
+    """Adds ``recordings`` (or v1's ``tracks``) to each result dict in place; links of the
+    tracks in ``known_links`` were read with the search and are not read again."""
     every_track = {t for ids in track_ids for t in ids}
     if not tokens or not every_track:
         return
-    wants_recordings = bool(tokens & RECORDING_TOKENS) or LEGACY_M2 in tokens
-    links = await _links(databases, every_track) if wants_recordings else {}
+    links: dict[int, list[Link]] = {}
+    if wants_links(tokens):
+        links = dict(known_links or {})
+        missing = every_track - links.keys()
+        if missing:
+            links.update(await _links(databases, missing))
     metas = await _user_meta(databases, every_track) if "usermeta" in tokens else {}
     for query_results, ids in zip(results, track_ids, strict=True):
         for result, track_id in zip(query_results, ids, strict=True):

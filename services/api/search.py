@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import ARRAY, Integer, any_, bindparam, select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, select, true
 
 from libs.chromaprint_cy.compare import compare2
 from libs.chromaprint_cy.query import extract_query
@@ -24,6 +24,7 @@ from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.index_client import IndexClient, IndexUnavailable, SearchResult
 from libs.common.models.fingerprint import Fingerprint, Track
 from libs.common.settings import Settings
+from services.api.metadata import Link, as_links, links_of
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +56,32 @@ class _Candidate:
     gid: str
     length: int
     items: np.ndarray
+    links: list[Link] | None
 
 
-_CANDIDATES = (
-    select(
-        Fingerprint.id,
-        Fingerprint.track_id,
-        Track.gid,
-        Fingerprint.length,
-        int4array.binary(Fingerprint.fingerprint),
-    )
+@dataclass(frozen=True)
+class SearchResults:
+    matches: list[list[Match]]
+    """Per query, best first."""
+    links: dict[int, list[Link]]
+    """MBID links of the matched tracks, when asked for."""
+
+
+_COLUMNS = (
+    Fingerprint.id,
+    Fingerprint.track_id,
+    Track.gid,
+    Fingerprint.length,
+    int4array.binary(Fingerprint.fingerprint),
+)
+_BY_ID = Fingerprint.id == any_(bindparam("ids", type_=ARRAY(Integer)))
+_LINKS = links_of(Fingerprint.track_id)
+_CANDIDATES = select(*_COLUMNS).join(Track, Track.id == Fingerprint.track_id).where(_BY_ID)
+_CANDIDATES_WITH_LINKS = (
+    select(*_COLUMNS, _LINKS.c.mbids, _LINKS.c.counts)
     .join(Track, Track.id == Fingerprint.track_id)
-    .where(Fingerprint.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+    .join(_LINKS, true())
+    .where(_BY_ID)
 )
 """Built once: composing the statement per lookup cost more CPU than running it."""
 
@@ -104,13 +119,21 @@ class Searcher:
             ids.append([m.id for m in answer.matches])
         return ids
 
-    async def _load(self, ids: set[int]) -> dict[int, _Candidate]:
+    async def _load(self, ids: set[int], with_links: bool) -> dict[int, _Candidate]:
         if not ids:
             return {}
-        rows = await self.databases.fetch(Database.FINGERPRINT, _CANDIDATES, {"ids": list(ids)})
+        stmt = _CANDIDATES_WITH_LINKS if with_links else _CANDIDATES
+        rows = await self.databases.fetch(Database.FINGERPRINT, stmt, {"ids": list(ids)})
         return {
-            fid: _Candidate(fid, tid, str(gid), length, int4array.items(fp))
-            for fid, tid, gid, length, fp in rows
+            row[0]: _Candidate(
+                row[0],
+                row[1],
+                str(row[2]),
+                row[3],
+                int4array.items(row[4]),
+                as_links(row[5], row[6]) if with_links else None,
+            )
+            for row in rows
         }
 
     def _score(
@@ -141,12 +164,18 @@ class Searcher:
             results.append(best)
         return results
 
-    async def search(self, queries: Sequence[FingerprintQuery], max_diff: int) -> list[list[Match]]:
+    async def search(
+        self, queries: Sequence[FingerprintQuery], max_diff: int, with_links: bool = False
+    ) -> SearchResults:
+        """Matches per query; with ``with_links`` the matched tracks' MBID links too, read
+        in the same statement as the candidate fingerprints."""
         if not queries:
-            return []
+            return SearchResults([], {})
         candidate_ids = await self._candidates(queries)
-        loaded = await self._load({i for ids in candidate_ids for i in ids})
-        return await asyncio.to_thread(self._score, queries, candidate_ids, loaded, max_diff)
+        loaded = await self._load({i for ids in candidate_ids for i in ids}, with_links)
+        matches = await asyncio.to_thread(self._score, queries, candidate_ids, loaded, max_diff)
+        links = {c.track_id: c.links for c in loaded.values() if c.links is not None}
+        return SearchResults(matches, links)
 
 
 async def _empty() -> SearchResult:
