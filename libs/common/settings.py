@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Listening addresses.
     host: str = Field("127.0.0.1", description="address every service binds")
     api_port: int = Field(5000, ge=0, le=65535, description="web service port")
+    api_processes: int = Field(
+        1, ge=1, le=64, description="API processes sharing the port; one saturates one core"
+    )
     web_port: int = Field(5001, ge=0, le=65535, description="website port")
     worker_metrics_port: int = Field(5002, ge=0, le=65535, description="worker /metrics port")
     cron_metrics_port: int = Field(5003, ge=0, le=65535, description="cron /metrics port")

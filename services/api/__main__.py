@@ -5,7 +5,13 @@ from services.api.app import create_app
 
 
 def main(argv: list[str]) -> int:
-    return run_service(create_app, "api", lambda settings: settings.api_port)
+    return run_service(
+        create_app,
+        "api",
+        lambda settings: settings.api_port,
+        processes=lambda settings: settings.api_processes,
+        factory="services.api.app:app_from_environment",
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from libs.common.db import Database
 from libs.common.index_client import IndexClient
 from libs.common.ratelimit import RateLimiter
+from libs.common.server import app_in_process
 from libs.common.service import Resources, build_resources, create_service_app
 from libs.common.settings import Settings
 from libs.common.stats_counters import CounterBuffer
@@ -76,3 +77,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(HTTPException, _not_found)
     app.add_middleware(TransportMiddleware)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of several API processes (``ACOUSTID_API_PROCESSES`` > 1)."""
+    return app_in_process(create_app, "api")
