@@ -50,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rates", default="50,200,500", help="open-loop requests/s to measure")
     p.add_argument("--seconds", type=float, default=15.0, help="duration of each measurement")
     p.add_argument("--concurrency", type=int, default=32, help="saturation test connections")
+    p.add_argument("--processes", type=int, default=2, help="API processes (one per core)")
     p.add_argument("--out", type=Path, default=RESULTS / "api_lookup.json")
     return p
 
@@ -237,6 +238,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         rate_limit_ip=1e6,
         rate_limit_application=1e6,
         rate_limit_global=1e6,
+        api_processes=args.processes,
     )
     index_url = settings.index_urls[0]
     procs: list[subprocess.Popen[bytes]] = []
@@ -294,6 +296,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "tracks": args.tracks,
             "index_load_seconds": load_seconds,
             "cpus": os.cpu_count(),
+            "api_processes": args.processes,
             "open_loop": rates,
             "saturation": saturation,
             "submit": submit,
@@ -313,7 +316,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     args = parser().parse_args()
     result = asyncio.run(bench(args))
-    print(f"index: {result['docs']} documents, {result['tracks']} stored fingerprints")
+    print(
+        f"index: {result['docs']} documents, {result['tracks']} stored fingerprints;"
+        f" {result['api_processes']} API processes"
+    )
     print(f"{'rate/s':>8} {'achieved':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for r in result["open_loop"]:
         print(
