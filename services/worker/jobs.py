@@ -218,6 +218,7 @@ async def merge_same_audio_tracks(ctx: Context) -> int:
     two tracks; this finds them through the index a little later and merges the newer track
     into the older. The position is kept in Redis, so each fingerprint is examined once.
     """
+    await repoint_provenance(ctx.databases)  # a merge that died between its two commits
     position = key(ctx.settings, "cron", "merge_tracks_last_id")
     last = int(await ctx.redis.get(position) or 0)
     async with ctx.databases.session(Database.FINGERPRINT) as session:
@@ -261,11 +262,10 @@ async def _merge_if_same(
             if score <= settings.fingerprint_merge_threshold or own_track is None:
                 continue
             source, target = max(own_track, track_id), min(own_track, track_id)
-            remap = await merge_tracks(fp, source, target)
+            await merge_tracks(fp, source, target)
             break
         else:
             return False
-    async with ctx.databases.session(Database.INGEST) as ingest, ingest.begin():
-        await repoint_provenance(ingest, remap)
+    await repoint_provenance(ctx.databases)
     log.info("merged track %d into %d (score %.3f)", source, target, score)
     return True

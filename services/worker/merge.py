@@ -16,8 +16,10 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.db import Database, Databases
 from libs.common.models.fingerprint import (
     Fingerprint,
+    LinkRemap,
     Track,
     TrackForeignId,
     TrackMBID,
@@ -44,21 +46,25 @@ LINKS: list[tuple[Any, str, list[tuple[Any, str]]]] = [
     (TrackForeignId, "foreignid_id", [(TrackForeignIdSource, "track_foreignid_id")]),
 ]
 
-Remap = list[tuple[Any, str, int, int]]
-"""Provenance rows to repoint: (model, column, old link id, new link id)."""
+PROVENANCE: dict[str, tuple[Any, str]] = {
+    model.__tablename__: (model, column)
+    for _, _, provenance in LINKS
+    for model, column in provenance
+}
 
 
-async def merge_tracks(fp: AsyncSession, source: int, target: int) -> Remap:
+async def merge_tracks(fp: AsyncSession, source: int, target: int) -> None:
     """Moves track ``source`` onto ``target`` inside ``fp``'s transaction.
 
-    Returns the provenance rows (in the ingest database) to repoint afterwards.
+    The provenance rows of folded links live in the ingest database; what to repoint is
+    written here as ``link_remap`` rows in the same transaction, for
+    :func:`repoint_provenance` to apply once this commits.
     """
     await fp.execute(
         update(Fingerprint)
         .where(Fingerprint.track_id == source)
         .values(track_id=target, updated=func.now())
     )
-    remap: Remap = []
     for model, column, provenance in LINKS:
         rows = await fp.execute(
             select(model.id, getattr(model, column), model.submission_count)
@@ -81,17 +87,41 @@ async def merge_tracks(fp: AsyncSession, source: int, target: int) -> Remap:
                 )
             else:
                 await fp.execute(delete(model).where(model.id == link_id))
-            remap += [(prov, col, link_id, target_id) for prov, col in provenance]
+            fp.add_all(
+                LinkRemap(
+                    provenance=prov.__tablename__,
+                    link_column=col,
+                    old_link_id=link_id,
+                    new_link_id=target_id,
+                )
+                for prov, col in provenance
+            )
     await fp.execute(
         update(Track)
         .where(or_(Track.id == source, Track.new_id == source))
         .values(new_id=target, updated=func.now())
     )
-    return remap
 
 
-async def repoint_provenance(ingest: AsyncSession, remap: Remap) -> None:
-    for model, column, old, new in remap:
-        await ingest.execute(
-            update(model).where(getattr(model, column) == old).values({column: new})
-        )
+async def repoint_provenance(databases: Databases) -> int:
+    """Applies every pending ``link_remap`` in one ingest transaction, then deletes them.
+
+    Safe to repeat: once applied, no provenance row holds an old id any more (link ids are
+    never reused), so a run that dies before the delete changes nothing when redone. Rows
+    are applied in the order written, so a link folded twice ends at the last target.
+    """
+    async with databases.session(Database.FINGERPRINT) as fp:
+        remaps = list(await fp.scalars(select(LinkRemap).order_by(LinkRemap.id)))
+    if not remaps:
+        return 0
+    async with databases.session(Database.INGEST) as ingest, ingest.begin():
+        for remap in remaps:
+            model, column = PROVENANCE[remap.provenance]
+            await ingest.execute(
+                update(model)
+                .where(getattr(model, column) == remap.old_link_id)
+                .values({column: remap.new_link_id})
+            )
+    async with databases.session(Database.FINGERPRINT) as fp, fp.begin():
+        await fp.execute(delete(LinkRemap).where(LinkRemap.id.in_([r.id for r in remaps])))
+    return len(remaps)

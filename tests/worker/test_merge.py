@@ -13,13 +13,14 @@ from sqlalchemy import select
 from libs.chromaprint_cy.query import extract_query
 from libs.common.db import Database, Databases
 from libs.common.index_client import IndexClient
-from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID, TrackPUID
+from libs.common.models.fingerprint import Fingerprint, LinkRemap, Track, TrackMBID, TrackPUID
 from libs.common.models.ingest import TrackMBIDSource, TrackPUIDSource
 from libs.common.nats import connect
 from libs.common.redis import create_redis
 from libs.common.settings import Settings
 from services.worker import jobs
 from services.worker.importer import to_int4
+from services.worker.merge import merge_tracks
 from tests.processes import ServiceProcess
 from tests.worker.fingerprints import clip, variant
 
@@ -104,3 +105,33 @@ async def test_same_audio_on_two_tracks_is_merged_into_the_older(ctx: jobs.Conte
         assert sources == {links[(old_track, M1)].id, links[(old_track, M2)].id,
                            links[(other_track, M2)].id}  # fmt: skip
         assert await ingest.scalar(select(TrackPUIDSource.track_puid_id)) == puid.id
+
+
+async def test_a_merge_that_died_before_repointing_is_finished_by_the_next_run(
+    ctx: jobs.Context,
+) -> None:
+    """The fingerprint side committed, the process died: provenance still names folded
+    links until the next run repoints it from the ``link_remap`` rows."""
+    old_track, _ = await store_track(ctx, clip("melody_noise"), {M1: 1}, puid=True)
+    new_track, _ = await store_track(ctx, clip("melody_48k"), {M1: 1}, puid=True)
+    async with ctx.databases.session(Database.FINGERPRINT) as fp, fp.begin():
+        await merge_tracks(fp, new_track, old_track)
+    async with ctx.databases.session(Database.FINGERPRINT) as fp:
+        target = {link.track_id: link.id for link in await fp.scalars(select(TrackPUID))}
+        pending = len(list(await fp.scalars(select(LinkRemap))))
+    assert list(target) == [old_track] and pending == 3  # MBID: sources, changes; PUID
+
+    await jobs.merge_same_audio_tracks(ctx)
+
+    async with ctx.databases.session(Database.INGEST) as ingest:
+        assert list(await ingest.scalars(select(TrackPUIDSource.track_puid_id))) == [
+            target[old_track],
+            target[old_track],
+        ]
+        mbid_sources = set(await ingest.scalars(select(TrackMBIDSource.track_mbid_id)))
+    async with ctx.databases.session(Database.FINGERPRINT) as fp:
+        kept = await fp.scalar(
+            select(TrackMBID.id).where(TrackMBID.track_id == old_track, TrackMBID.mbid == M1)
+        )
+        assert list(await fp.scalars(select(LinkRemap))) == []
+    assert mbid_sources == {kept}

@@ -229,3 +229,22 @@ class SubmissionImport(FingerprintBase):
     track_foreignid_id: Mapped[int | None] = mapped_column(Integer)
     meta_id: Mapped[int | None] = mapped_column(Integer)
     created: Mapped[created_ts]
+
+
+class LinkRemap(FingerprintBase):
+    """A folded link's provenance still to repoint in the ingest database.
+
+    Merging tracks folds links here and repoints their provenance rows there, in two
+    transactions; written in the first, deleted after the second commits, these rows let
+    the next run finish a merge whose process died in between.
+    """
+
+    __tablename__ = "link_remap"
+
+    id: Mapped[intpk]
+    provenance: Mapped[str] = mapped_column(String)
+    """The ingest table whose rows point at the link."""
+    link_column: Mapped[str] = mapped_column(String)
+    old_link_id: Mapped[int] = mapped_column(Integer)
+    new_link_id: Mapped[int] = mapped_column(Integer)
+    created: Mapped[created_ts]
