@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -19,6 +22,8 @@ from services.api.keys import Keys
 from services.api.routes import ENDPOINTS
 from services.api.search import Searcher
 from services.api.transport import TransportMiddleware
+
+log = logging.getLogger(__name__)
 
 DATABASES = (Database.APP, Database.FINGERPRINT, Database.INGEST)
 
@@ -47,9 +52,16 @@ def create_app(settings: Settings) -> FastAPI:
         else None
     )
 
-    async def start_counters(_: Resources) -> None:
+    async def start(_: Resources) -> None:
+        """Readies what every lookup uses before the first one arrives: a service that just
+        started under load otherwise spent its first seconds opening connections while
+        requests queued behind them."""
         if counters is not None:
             counters.start()
+        try:
+            await resources.databases.open_readers(Database.FINGERPRINT)
+        except (OSError, SQLAlchemyError) as exc:  # health reports it; requests retry
+            log.warning("cannot open database connections at start: %r", exc)
 
     async def stop(_: Resources) -> None:
         if counters is not None:
@@ -60,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         resources,
         title="AcoustID web service",
         description="Fingerprint lookups and submissions, compatible with acoustid.org v2.",
-        on_start=start_counters,
+        on_start=start,
         on_stop=stop,
     )
     limiter = RateLimiter(resources.redis, settings) if resources.redis is not None else None

@@ -337,8 +337,7 @@ async def test_no_free_database_connection_is_503_not_an_internal_error(
     settings = api_settings(world.settings, database_pool_size=1, database_pool_timeout=0.3)
     async with running(settings) as (app, client):
         reader = app.state.api.resources.databases.reader(Database.FINGERPRINT)
-        # The pool's one connection plus SQLAlchemy's default overflow of ten, all taken.
-        held = [await reader.connect() for _ in range(settings.database_pool_size + 10)]
+        held = [await reader.connect() for _ in range(settings.database_pool_size)]
         try:
             response = await client.post(
                 "/v2/lookup",
