@@ -76,6 +76,14 @@ LINKS: dict[str, tuple[Any, str]] = {
     "track_foreignid_id": (TrackForeignId, "foreignid_id"),
 }
 """The link kinds a submission counts: marker field -> (model, value column)."""
+MARKER_COLUMNS = (
+    "submission_id",
+    "fingerprint_id",
+    "track_id",
+    "new_fingerprint",
+    "meta_id",
+    *LINKS,
+)
 ID_CACHE_SIZE = 100_000
 IMPORT_LOCK_CLASS = 0x1A0C  # advisory-lock namespace of "same audio being imported"
 
@@ -216,7 +224,7 @@ class Importer:
                 pending.append(Pending(sub, items, terms, source_id, format_id))
             if pending:
                 markers = await self._apply(pending)
-                self._record(ingest, pending, markers)
+                await self._record(ingest, pending, markers)
                 for p in pending:
                     marker = markers[p.sub.id]
                     results[p.sub.id] = Result(
@@ -228,9 +236,10 @@ class Importer:
                     )
             done = rejected + [p.sub.id for p in pending]
             if done:
+                submission = table_of(Submission)
                 await ingest.execute(
-                    update(Submission)
-                    .where(Submission.id.in_(done))
+                    update(submission)
+                    .where(submission.c.id.in_(done))
                     .values(handled=True, handled_at=func.now())
                 )
         return [results[i] for i in submission_ids]
@@ -323,7 +332,10 @@ class Importer:
             await self._insert(fp, todo)
             for marker in await self._link(fp, todo):
                 markers[marker.submission_id] = marker
-            fp.add_all(markers[p.sub.id] for p in todo)
+            await fp.execute(
+                insert(table_of(SubmissionImport)),
+                [{c: getattr(markers[p.sub.id], c) for c in MARKER_COLUMNS} for p in todo],
+            )
         return markers
 
     async def _candidates(
@@ -411,7 +423,7 @@ class Importer:
             elif not p.new_fingerprint:
                 reused[p.fingerprint_id] = reused.get(p.fingerprint_id, 0) + 1
         if reused:
-            table = cast(Table, Fingerprint.__table__)
+            table = table_of(Fingerprint)
             await fp.execute(
                 update(table)
                 .where(table.c.id == bindparam("fid"))
@@ -469,41 +481,52 @@ class Importer:
             fp, ForeignId, {"vendor_id": vendor_id, "name": name}, ["vendor_id", "name"]
         )
 
-    def _record(
+    async def _record(
         self, ingest: AsyncSession, pending: list[Pending], markers: dict[int, SubmissionImport]
     ) -> None:
-        """Provenance and results of the batch; the session writes them as multi-row inserts."""
+        """Provenance and results of the batch: one Core insert per table, no ORM objects."""
+        provenance: dict[Any, list[dict[str, Any]]] = {}
+        results = []
         for p in pending:
             sub, marker = p.sub, markers[p.sub.id]
             if p.source_id is not None:
-                provenance: list[tuple[Any, str, int | None]] = [
+                values: list[tuple[Any, str, int | None]] = [
                     (FingerprintSource, "fingerprint_id", marker.fingerprint_id),
                     (TrackMBIDSource, "track_mbid_id", marker.track_mbid_id),
                     (TrackPUIDSource, "track_puid_id", marker.track_puid_id),
                     (TrackMetaSource, "track_meta_id", marker.track_meta_id),
                     (TrackForeignIdSource, "track_foreignid_id", marker.track_foreignid_id),
                 ]
-                ingest.add_all(
-                    model(submission_id=sub.id, source_id=p.source_id, **{column: value})
-                    for model, column, value in provenance
-                    if value is not None
-                )
-            ingest.add(
-                SubmissionResult(
-                    submission_id=sub.id,
-                    handled_at=func.now(),
-                    account_id=sub.account_id or 0,
-                    application_id=sub.application_id or 0,
-                    application_version=sub.application_version,
-                    fingerprint_id=marker.fingerprint_id,
-                    track_id=marker.track_id,
-                    meta_gid=meta_gid(sub.meta) if marker.meta_id is not None else None,
-                    meta_id=marker.meta_id,
-                    mbid=sub.mbid,
-                    puid=sub.puid,
-                    foreignid=sub.foreignid,
-                )
+                for model, column, value in values:
+                    if value is not None:
+                        provenance.setdefault(model, []).append(
+                            {"submission_id": sub.id, "source_id": p.source_id, column: value}
+                        )
+            results.append(
+                {
+                    "submission_id": sub.id,
+                    "account_id": sub.account_id or 0,
+                    "application_id": sub.application_id or 0,
+                    "application_version": sub.application_version,
+                    "fingerprint_id": marker.fingerprint_id,
+                    "track_id": marker.track_id,
+                    "meta_gid": meta_gid(sub.meta) if marker.meta_id is not None else None,
+                    "meta_id": marker.meta_id,
+                    "mbid": sub.mbid,
+                    "puid": sub.puid,
+                    "foreignid": sub.foreignid,
+                }
             )
+        for model, rows in provenance.items():
+            await ingest.execute(insert(table_of(model)), rows)
+        await ingest.execute(
+            insert(table_of(SubmissionResult)).values(handled_at=func.now()), results
+        )
+
+
+def table_of(model: Any) -> Table:
+    """The mapped class's table: Core statements on it skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 def _signed32(value: int) -> int:
@@ -542,7 +565,7 @@ async def _count_links(
     if not keys:
         return {}
     counts = sorted(Counter(keys).items())
-    table = cast(Table, model.__table__)
+    table = table_of(model)
     stmt = insert(table).values(
         [{"track_id": t, column: v, "submission_count": n} for (t, v), n in counts]
     )
