@@ -74,6 +74,8 @@ class Consumer:
                     batch = await sub.fetch(self.settings.worker_batch_size, timeout=1.0)
                 except TimeoutError:  # nats' own TimeoutError, or asyncio's from a short batch
                     continue
+                if not batch:  # a pull that expired empty (no range step of 0 below)
+                    continue
                 size = -(-len(batch) // self.settings.worker_concurrency)
                 for i in range(0, len(batch), size):
                     await slots.acquire()
