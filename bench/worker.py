@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,20 @@ from libs.common.nats import connect, delete_streams
 from libs.common.settings import Settings
 
 ITEMS = 300
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU the processes have used so far (Linux ``/proc``).
+
+    On a machine shared with other jobs, wall-clock rates move with the neighbours' load;
+    CPU per submission does not, so the table reports both.
+    """
+    total = 0
+    for proc in procs:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / TICKS
 
 
 def start(service: str, settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -146,13 +161,16 @@ def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, objec
             cwd=REPO, env=env_of(settings), check=True,
         )  # fmt: skip
         print(f"preloaded {size} fingerprints in {time.perf_counter() - t0:.0f}s", flush=True)
-        procs.append(start("index", settings, index_port, workdir / "index.log"))
+        index = start("index", settings, index_port, workdir / "index.log")
+        procs.append(index)
         app = asyncio.run(demo_app(settings))
+        workers_running: list[subprocess.Popen[bytes]] = []
         for workers in (1, 2):
-            for _ in range(workers):
+            while len(workers_running) < workers:
                 port = free_port()
                 wsettings = settings.model_copy(update={"worker_metrics_port": port})
-                procs.append(start("worker", wsettings, port, workdir / "worker.log"))
+                workers_running.append(start("worker", wsettings, port, workdir / "worker.log"))
+                procs.append(workers_running[-1])
             picks = rng.integers(0, size, submissions // 2)
             fps = [stored[i] for i in picks]
             fps += [
@@ -160,10 +178,13 @@ def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, objec
                 for _ in range(submissions - len(fps))
             ]
             order = rng.permutation(len(fps))
+            worker_cpu, index_cpu = cpu_seconds(workers_running), cpu_seconds([index])
             start_time = time.perf_counter()
             ids = asyncio.run(submit(settings, [fps[i] for i in order], app))
             asyncio.run(wait_handled(settings, ids))
             elapsed = time.perf_counter() - start_time
+            worker_cpu = cpu_seconds(workers_running) - worker_cpu
+            index_cpu = cpu_seconds([index]) - index_cpu
             rows.append(
                 {
                     "index_size": size,
@@ -172,6 +193,8 @@ def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, objec
                     "seconds": round(elapsed, 2),
                     "per_second": round(len(ids) / elapsed, 1),
                     "per_second_per_process": round(len(ids) / elapsed / workers, 1),
+                    "worker_cpu_ms_per_submission": round(1000 * worker_cpu / len(ids), 2),
+                    "index_cpu_ms_per_submission": round(1000 * index_cpu / len(ids), 2),
                 }
             )
             print(rows[-1], flush=True)
@@ -198,11 +221,15 @@ def main() -> int:
             rows += run_size(size, args.submissions, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\n{'index':>9} {'workers':>7} {'subs':>6} {'seconds':>8} {'subs/s':>8} {'/process':>9}")
+    print(
+        f"\n{'index':>9} {'workers':>7} {'subs':>6} {'seconds':>8} {'subs/s':>8} {'/process':>9}"
+        f" {'worker cpu ms/sub':>17} {'index cpu ms/sub':>16}"
+    )
     for r in rows:
         print(
             f"{r['index_size']:>9} {r['workers']:>7} {r['submissions']:>6} {r['seconds']:>8} "
-            f"{r['per_second']:>8} {r['per_second_per_process']:>9}"
+            f"{r['per_second']:>8} {r['per_second_per_process']:>9} "
+            f"{r['worker_cpu_ms_per_submission']:>17} {r['index_cpu_ms_per_submission']:>16}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "worker.json").write_text(
