@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,26 @@ from libs.common.nats import connect, delete_streams
 from libs.common.settings import Settings
 
 ITEMS = 300
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU the processes have used so far (Linux ``/proc``).
+
+    On a machine shared with other jobs, wall-clock rates move with the neighbours' load;
+    CPU per submission does not, so the table reports both.
+    """
+    total = 0
+    for proc in procs:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / TICKS
+
+
+def machine_cpu_seconds() -> float:
+    """CPU the whole machine has been busy so far: the databases and NATS count too."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / TICKS  # all but idle and iowait
 
 
 def start(service: str, settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -74,11 +95,15 @@ async def preload(settings: Settings, count: int, rng: np.random.Generator) -> n
         await pg.execute("SELECT setval('track_id_seq', $1)", count)
         await pg.execute("SELECT setval('fingerprint_id_seq', $1)", count)
         await conn.commit()
+        # A live database has planner statistics; a table just filled by COPY has none until
+        # autovacuum gets to it, and without them the candidate query scans every row.
+        await pg.execute("ANALYZE track, fingerprint")
     await dbs.dispose()
     return items
 
 
-async def submit(settings: Settings, fps: list[np.ndarray], app: tuple[int, int]) -> list[int]:
+async def store(settings: Settings, fps: list[np.ndarray], app: tuple[int, int]) -> list[int]:
+    """The submission rows the API would have written; their ids."""
     dbs = Databases(settings)
     async with dbs.session(Database.INGEST) as session:
         rows = [
@@ -91,12 +116,15 @@ async def submit(settings: Settings, fps: list[np.ndarray], app: tuple[int, int]
         session.add_all(rows)
         await session.commit()
         ids = [row.id for row in rows]
+    await dbs.dispose()
+    return ids
+
+
+async def enqueue(settings: Settings, ids: list[int]) -> None:
     nc = await connect(settings, "bench")
     js = nc.jetstream()
     await asyncio.gather(*(submission_queue.publish(js, settings, i) for i in ids))
     await nc.close()
-    await dbs.dispose()
-    return ids
 
 
 async def wait_handled(settings: Settings, ids: list[int]) -> None:
@@ -143,13 +171,16 @@ def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, objec
             cwd=REPO, env=env_of(settings), check=True,
         )  # fmt: skip
         print(f"preloaded {size} fingerprints in {time.perf_counter() - t0:.0f}s", flush=True)
-        procs.append(start("index", settings, index_port, workdir / "index.log"))
+        index = start("index", settings, index_port, workdir / "index.log")
+        procs.append(index)
         app = asyncio.run(demo_app(settings))
+        workers_running: list[subprocess.Popen[bytes]] = []
         for workers in (1, 2):
-            for _ in range(workers):
+            while len(workers_running) < workers:
                 port = free_port()
                 wsettings = settings.model_copy(update={"worker_metrics_port": port})
-                procs.append(start("worker", wsettings, port, workdir / "worker.log"))
+                workers_running.append(start("worker", wsettings, port, workdir / "worker.log"))
+                procs.append(workers_running[-1])
             picks = rng.integers(0, size, submissions // 2)
             fps = [stored[i] for i in picks]
             fps += [
@@ -157,10 +188,18 @@ def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, objec
                 for _ in range(submissions - len(fps))
             ]
             order = rng.permutation(len(fps))
+            # Rows are written before the clock starts: that is the API's work, and on two
+            # cores its CPU would be taken from the processes measured here.
+            ids = asyncio.run(store(settings, [fps[i] for i in order], app))
+            worker_cpu, index_cpu = cpu_seconds(workers_running), cpu_seconds([index])
+            machine_cpu = machine_cpu_seconds()
             start_time = time.perf_counter()
-            ids = asyncio.run(submit(settings, [fps[i] for i in order], app))
+            asyncio.run(enqueue(settings, ids))
             asyncio.run(wait_handled(settings, ids))
             elapsed = time.perf_counter() - start_time
+            worker_cpu = cpu_seconds(workers_running) - worker_cpu
+            index_cpu = cpu_seconds([index]) - index_cpu
+            machine_cpu = machine_cpu_seconds() - machine_cpu
             rows.append(
                 {
                     "index_size": size,
@@ -169,6 +208,9 @@ def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, objec
                     "seconds": round(elapsed, 2),
                     "per_second": round(len(ids) / elapsed, 1),
                     "per_second_per_process": round(len(ids) / elapsed / workers, 1),
+                    "worker_cpu_ms_per_submission": round(1000 * worker_cpu / len(ids), 2),
+                    "index_cpu_ms_per_submission": round(1000 * index_cpu / len(ids), 2),
+                    "machine_cpu_ms_per_submission": round(1000 * machine_cpu / len(ids), 2),
                 }
             )
             print(rows[-1], flush=True)
@@ -195,11 +237,16 @@ def main() -> int:
             rows += run_size(size, args.submissions, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\n{'index':>9} {'workers':>7} {'subs':>6} {'seconds':>8} {'subs/s':>8} {'/process':>9}")
+    print(
+        f"\n{'index':>9} {'workers':>7} {'subs':>6} {'seconds':>8} {'subs/s':>8} {'/process':>9}"
+        f" {'worker cpu ms/sub':>17} {'index cpu ms/sub':>16} {'machine cpu ms/sub':>18}"
+    )
     for r in rows:
         print(
             f"{r['index_size']:>9} {r['workers']:>7} {r['submissions']:>6} {r['seconds']:>8} "
-            f"{r['per_second']:>8} {r['per_second_per_process']:>9}"
+            f"{r['per_second']:>8} {r['per_second_per_process']:>9} "
+            f"{r['worker_cpu_ms_per_submission']:>17} {r['index_cpu_ms_per_submission']:>16} "
+            f"{r['machine_cpu_ms_per_submission']:>18}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "worker.json").write_text(

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import aiohttp
 import msgpack
@@ -22,6 +23,7 @@ from libs.common.settings import Settings
 log = logging.getLogger(__name__)
 
 MSGPACK = "application/vnd.msgpack"
+T = TypeVar("T")
 
 SHARD_FAILURES = Counter(
     "index_shard_failures_total", "Index shard requests that failed or timed out", ["shard"]
@@ -101,36 +103,92 @@ class IndexClient:
         The relative cut (``score_pct`` of the best score) is applied again after merging,
         because each shard only knew its own best score.
         """
-        body: dict[str, object] = {"q": [int(t) for t in query], "l": limit}
+        body = _query(query, limit, min_score, score_pct)
         body["t"] = int(self.timeout * 1000)
-        if min_score is not None:
-            body["m"] = min_score
-        if score_pct is not None:
-            body["s"] = score_pct
-        payload = msgpack.packb(body)
-        answers = await asyncio.gather(
-            *(self._shard(shard, url, payload) for shard, url in enumerate(self.urls))
-        )
-        failed = [shard for shard, answer in enumerate(answers) if answer is None]
-        if len(failed) == len(self.urls):
-            raise IndexUnavailable(f"all {len(failed)} index shards failed")
-        merged = sorted(
-            (m for answer in answers if answer for m in answer), key=lambda m: (-m.score, m.id)
-        )
-        if merged:
-            cut = merged[0].score * (10 if score_pct is None else score_pct) // 100
-            merged = [m for m in merged if m.score >= cut]
-        return SearchResult(merged[:limit], failed)
+        answers = await self._gather("_search", msgpack.packb(body), _matches)
+        return _merge(answers, limit, score_pct)
 
-    async def _shard(self, shard: int, url: str, payload: bytes) -> list[Match] | None:
+    async def search_many(
+        self,
+        queries: Sequence[Sequence[int]],
+        *,
+        limit: int = 10,
+        min_score: int | None = None,
+        score_pct: int | None = None,
+    ) -> list[SearchResult]:
+        """:meth:`search` for each query, in one ``_msearch`` request per shard.
+
+        A shard that fails leaves every query's answer partial (named in each result).
+        """
+        if not queries:
+            return []
+        body = {
+            "q": [_query(q, limit, min_score, score_pct) for q in queries],
+            "t": int(self.timeout * 1000),
+        }
+
+        def parse(data: Any) -> list[list[Match]]:
+            answers = [_matches(answer) for answer in data["r"]]
+            if len(answers) != len(queries):
+                raise ValueError(f"{len(answers)} answers to {len(queries)} queries")
+            return answers
+
+        answers = await self._gather("_msearch", msgpack.packb(body), parse)
+        return [
+            _merge([None if a is None else a[i] for a in answers], limit, score_pct)
+            for i in range(len(queries))
+        ]
+
+    async def _gather(
+        self, route: str, payload: bytes, parse: Callable[[Any], T]
+    ) -> list[T | None]:
+        """Every shard's parsed answer, None for a shard that failed; raises IndexUnavailable
+        if none answered."""
+        answers = await asyncio.gather(
+            *(self._shard(shard, url, route, payload, parse) for shard, url in enumerate(self.urls))
+        )
+        if all(answer is None for answer in answers):
+            raise IndexUnavailable(f"all {len(answers)} index shards failed")
+        return answers
+
+    async def _shard(
+        self, shard: int, url: str, route: str, payload: bytes, parse: Callable[[Any], T]
+    ) -> T | None:
         try:
             async with self._session().post(
-                f"{url.rstrip('/')}/{self.index}/_search", data=payload
+                f"{url.rstrip('/')}/{self.index}/{route}", data=payload
             ) as resp:
                 resp.raise_for_status()
-                data = msgpack.unpackb(await resp.read())
-            return [Match(int(r["i"]), int(r["s"])) for r in data["r"]]
+                return parse(msgpack.unpackb(await resp.read()))
         except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
             SHARD_FAILURES.labels(str(shard)).inc()
             log.warning("index shard %d (%s) failed: %r", shard, url, exc)
             return None
+
+
+def _query(
+    query: Sequence[int], limit: int, min_score: int | None, score_pct: int | None
+) -> dict[str, Any]:
+    """One query in the index's msgpack spelling."""
+    body: dict[str, Any] = {"q": [int(t) for t in query], "l": limit}
+    if min_score is not None:
+        body["m"] = min_score
+    if score_pct is not None:
+        body["s"] = score_pct
+    return body
+
+
+def _matches(data: Any) -> list[Match]:
+    return [Match(int(r["i"]), int(r["s"])) for r in data["r"]]
+
+
+def _merge(answers: list[list[Match] | None], limit: int, score_pct: int | None) -> SearchResult:
+    """The shards' top lists as one, by (score desc, id asc), cut again relative to the best."""
+    failed = [shard for shard, answer in enumerate(answers) if answer is None]
+    merged = sorted(
+        (m for answer in answers if answer for m in answer), key=lambda m: (-m.score, m.id)
+    )
+    if merged:
+        cut = merged[0].score * (10 if score_pct is None else score_pct) // 100
+        merged = [m for m in merged if m.score >= cut]
+    return SearchResult(merged[:limit], failed)

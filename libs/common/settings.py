@@ -128,9 +128,12 @@ class Settings(BaseSettings):
     fingerprint_min_unique_items: int = Field(80, ge=0, description="reject sparser fingerprints")
     fingerprint_max_length_diff: int = Field(7, ge=0, description="seconds for a match")
     track_max_offset: int = Field(80, ge=0, description="compare2 max offset")
-    worker_batch_size: int = Field(64, ge=1, description="submissions fetched per pull")
+    worker_batch_size: int = Field(128, ge=1, description="submissions fetched per pull")
     worker_concurrency: int = Field(
-        4, ge=1, description="import transactions at once; a pull is split between them"
+        4,
+        ge=1,
+        description="import transactions at once; a pull is split between them, and the next "
+        "pull is fetched while they run",
     )
     worker_ack_wait: float = Field(
         30.0, gt=0, description="seconds before an unacknowledged submission is redelivered"

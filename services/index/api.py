@@ -39,6 +39,7 @@ MAX_QUERY_TERMS = index_messages.MAX_TERMS
 DEFAULT_LIMIT, MAX_LIMIT = 40, 100
 DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS = 500, 10_000
 DEFAULT_SCORE_PCT = 10
+MAX_QUERIES = 1000  # per _msearch: bounds the time one request holds a search thread
 # fpindex reads at most 4 blocks of ~115 postings of a term per file segment; 500 is that cap.
 MAX_POSTINGS_PER_TERM = 500
 INDEX_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -196,6 +197,48 @@ def _parse_id(value: str) -> int:
         raise ApiError("InvalidFingerprintId", 400) from exc
 
 
+@dataclass(frozen=True)
+class Query:
+    """One validated search: terms and the limits ``_search`` and ``_msearch`` share."""
+
+    terms: np.ndarray
+    limit: int
+    min_score: int
+    score_pct: int
+
+
+def parse_query(body: Body) -> Query:
+    query = body.get("query")
+    if not isinstance(query, list) or len(query) > MAX_QUERY_TERMS:
+        raise ApiError("BadRequest", 400)
+    try:
+        terms = index_messages.check_terms(query)
+    except InvalidChange as exc:
+        raise ApiError("BadRequest", 400) from exc
+    limit = min(max(_int(body.get("limit"), DEFAULT_LIMIT), 1), MAX_LIMIT)
+    min_score = _int(body.get("min_score"), min_score_default(len(query)))
+    score_pct = _int(body.get("score_pct"), DEFAULT_SCORE_PCT)
+    if min_score < 0 or not 0 <= score_pct <= 100:
+        raise ApiError("BadRequest", 400)
+    return Query(terms, limit, min_score, score_pct)
+
+
+def parse_timeout(body: Body) -> float:
+    """The request's ``timeout`` in seconds, capped."""
+    timeout_ms = _int(body.get("timeout"), DEFAULT_TIMEOUT_MS)
+    if timeout_ms < 0:
+        raise ApiError("BadRequest", 400)
+    return min(timeout_ms, MAX_TIMEOUT_MS) / 1000
+
+
+def results_body(results: list[tuple[int, int]]) -> tuple[Any, Any]:
+    """A search's answer in the JSON and the msgpack spelling."""
+    return (
+        {"results": [{"id": i, "score": s} for i, s in results]},
+        {"r": [{"i": i, "s": s} for i, s in results]},
+    )
+
+
 async def run_search(
     store: Store,
     query: Any,
@@ -227,6 +270,47 @@ async def run_search(
     if len(terms):
         metrics.SCANNED_DOCS_PER_HASH.observe(scanned / len(terms))
     return results
+
+
+async def run_searches(
+    store: Store, queries: list[Query], timeout: float
+) -> list[list[tuple[int, int]]]:
+    """Several searches in one executor hop, under one deadline for them all.
+
+    A thread hand-off costs about as much as a small search, so a batch pays it once.
+    """
+
+    def run() -> list[tuple[list[tuple[int, int]], int, float]]:
+        deadline = time.perf_counter() + timeout
+        out = []
+        for q in queries:
+            left = deadline - time.perf_counter()
+            if timeout and left <= 0:
+                raise kernel.SearchTimeout()
+            started = time.perf_counter()
+            results, scanned = store.search(
+                q.terms,
+                limit=q.limit,
+                min_score=q.min_score,
+                score_pct=q.score_pct,
+                timeout=left if timeout else 0.0,
+                max_per_term=MAX_POSTINGS_PER_TERM,
+            )
+            out.append((results, scanned, time.perf_counter() - started))
+        return out
+
+    try:
+        done = await asyncio.get_running_loop().run_in_executor(SEARCH_POOL, run)
+    except kernel.SearchTimeout:
+        metrics.SEARCH_TIMEOUTS.inc()
+        raise
+    for q, (results, scanned, seconds) in zip(queries, done, strict=True):
+        metrics.SEARCH_DURATION.observe(seconds)
+        metrics.SEARCHES.inc()
+        (metrics.SEARCH_HITS if results else metrics.SEARCH_MISSES).inc()
+        if len(q.terms):
+            metrics.SCANNED_DOCS_PER_HASH.observe(scanned / len(q.terms))
+    return [results for results, _, _ in done]
 
 
 async def write(state: IndexState, changes: list[Change], expected: int | None = None) -> int:
@@ -287,31 +371,47 @@ def build_router(state: IndexState) -> APIRouter:
     async def search(request: Request, index: str) -> Response:
         store = store_for(index)
         body, fmt = await read_body(request)
-        query = body.get("query")
-        if not isinstance(query, list) or len(query) > MAX_QUERY_TERMS:
-            raise ApiError("BadRequest", 400)
-        try:
-            terms = index_messages.check_terms(query)
-        except InvalidChange as exc:
-            raise ApiError("BadRequest", 400) from exc
-        limit = min(max(_int(body.get("limit"), DEFAULT_LIMIT), 1), MAX_LIMIT)
-        timeout_ms = _int(body.get("timeout"), DEFAULT_TIMEOUT_MS)
-        if timeout_ms < 0:
-            raise ApiError("BadRequest", 400)
-        min_score = _int(body.get("min_score"), min_score_default(len(query)))
-        score_pct = _int(body.get("score_pct"), DEFAULT_SCORE_PCT)
-        if min_score < 0 or not 0 <= score_pct <= 100:
-            raise ApiError("BadRequest", 400)
+        query = parse_query(body)
         try:
             results = await run_search(
-                store, terms, limit, min_score, score_pct, min(timeout_ms, MAX_TIMEOUT_MS) / 1000
+                store,
+                query.terms,
+                query.limit,
+                query.min_score,
+                query.score_pct,
+                parse_timeout(body),
             )
         except kernel.SearchTimeout:
             raise ApiError("SearchTimeout", 503) from None
+        return render(response_format(request, fmt), *results_body(results))
+
+    @router.post("/{index}/_msearch")
+    async def msearch(request: Request, index: str) -> Response:
+        """Many ``_search`` queries in one request: one HTTP round trip and one thread hop.
+
+        Body ``{"queries": [<a _search body without timeout>, ...], "timeout": ms}``
+        (msgpack: ``{"q": [{"q": [...], "l": 10}, ...], "t": ms}``); the answer lists each
+        query's ``_search`` answer in order. One invalid query refuses the whole request.
+        """
+        store = store_for(index)
+        body, fmt = await read_body(request)
+        raw = body.get("queries")
+        if not isinstance(raw, list) or len(raw) > MAX_QUERIES:
+            raise ApiError("BadRequest", 400)
+        queries = []
+        for item in raw:
+            if not isinstance(item, dict):
+                raise ApiError("BadRequest", 400)
+            queries.append(parse_query(Body(item, body.short)))
+        try:
+            answers = await run_searches(store, queries, parse_timeout(body))
+        except kernel.SearchTimeout:
+            raise ApiError("SearchTimeout", 503) from None
+        bodies = [results_body(results) for results in answers]
         return render(
             response_format(request, fmt),
-            {"results": [{"id": i, "score": s} for i, s in results]},
-            {"r": [{"i": i, "s": s} for i, s in results]},
+            {"responses": [full for full, _ in bodies]},
+            {"r": [short for _, short in bodies]},
         )
 
     @router.post("/{index}/_update")

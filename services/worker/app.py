@@ -32,13 +32,18 @@ class Worker:
         self.index = IndexClient.from_settings(settings)
 
     async def search(self, terms: np.ndarray) -> Sequence[int]:
-        """The importer's candidates: the original's full search (top 20, 10% of the best)."""
-        result = await self.index.search(
-            terms.tolist(), limit=CANDIDATES, score_pct=CANDIDATE_SCORE_PCT
+        return (await self.search_many([terms]))[0]
+
+    async def search_many(self, queries: Sequence[np.ndarray]) -> list[list[int]]:
+        """The importer's candidates: the original's full search (top 20, 10% of the best),
+        for a whole batch in one request per shard."""
+        results = await self.index.search_many(
+            [q.tolist() for q in queries], limit=CANDIDATES, score_pct=CANDIDATE_SCORE_PCT
         )
-        if not result.complete:
-            raise RuntimeError(f"index shards {result.failed_shards} did not answer")
-        return [match.id for match in result.matches]
+        failed = sorted({shard for r in results for shard in r.failed_shards})
+        if failed:
+            raise RuntimeError(f"index shards {failed} did not answer")
+        return [[match.id for match in r.matches] for r in results]
 
     async def consume(self, resources: Resources, stop: asyncio.Event) -> None:
         importer = Importer(
@@ -46,6 +51,7 @@ class Worker:
             self.search,
             Rules.from_settings(self.settings),
             self.settings.fingerprint_min_unique_items,
+            search_many=self.search_many,
         )
         nc = await resources.nats_ready()
         await Consumer(nc, self.settings, importer).run(stop)

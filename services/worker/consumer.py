@@ -9,14 +9,17 @@ keeps failing, or can never succeed, goes to the dead-letter subject with the re
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
+from typing import cast
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from libs.common import index_messages, submission_queue
+from libs.common.index_messages import Insert
 from libs.common.nats import dead_letter_subject, fpindex_subject, submissions_subject
 from libs.common.settings import Settings
 from services.worker import metrics
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DURABLE = "worker"
 MAX_RETRY_DELAY = 60.0
+PENDING_INTERVAL = 1.0  # seconds between updates of the pending-submissions gauge
 
 
 def retry_delay(deliveries: int) -> float:
@@ -50,16 +54,44 @@ class Consumer:
                 max_ack_pending=self.settings.worker_batch_size * 4,
             ),
         )
-        while not stop.is_set():
-            try:
-                batch = await sub.fetch(self.settings.worker_batch_size, timeout=1.0)
-            except TimeoutError:  # nats' own TimeoutError, or asyncio's from a short batch
-                continue
-            size = -(-len(batch) // self.settings.worker_concurrency)
-            chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
-            await asyncio.gather(*(self._handle(chunk) for chunk in chunks))
-            info = await sub.consumer_info()
-            metrics.CONSUMER_PENDING.set(info.num_pending or 0)
+        # The next pull overlaps the imports in flight: waiting for a pull's slowest chunk
+        # before pulling again left the databases idle about a quarter of the time. At most
+        # ``worker_concurrency`` chunks run; one pull's chunks wait for a free slot.
+        slots = asyncio.Semaphore(self.settings.worker_concurrency)
+        running: set[asyncio.Task[None]] = set()
+        failed: list[BaseException] = []
+
+        def done(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            slots.release()
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(cast(BaseException, task.exception()))
+
+        next_info = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    batch = await sub.fetch(self.settings.worker_batch_size, timeout=1.0)
+                except TimeoutError:  # nats' own TimeoutError, or asyncio's from a short batch
+                    continue
+                if not batch:  # a pull that expired empty (no range step of 0 below)
+                    continue
+                size = -(-len(batch) // self.settings.worker_concurrency)
+                for i in range(0, len(batch), size):
+                    await slots.acquire()
+                    if failed:
+                        raise failed[0]
+                    task = asyncio.create_task(self._handle(batch[i : i + size]))
+                    running.add(task)
+                    task.add_done_callback(done)
+                if time.monotonic() >= next_info:  # a round trip: not after every pull
+                    next_info = time.monotonic() + PENDING_INTERVAL
+                    info = await sub.consumer_info()
+                    metrics.CONSUMER_PENDING.set(info.num_pending or 0)
+            await asyncio.gather(*running)
+        finally:
+            for task in running:
+                task.cancel()
 
     async def _handle(self, msgs: list[Msg]) -> None:
         """Imports a chunk as one batch; if the batch fails, each message on its own, so one
@@ -75,7 +107,7 @@ class Consumer:
         start = time.perf_counter()
         try:
             results = await self.importer.run_batch([sid for _, sid in decoded])
-            await asyncio.gather(*(self.publish_fingerprint(r) for r in results))
+            await self.publish_fingerprints(results)
         except Exception as exc:
             if len(decoded) > 1:
                 for msg, _ in decoded:
@@ -103,17 +135,32 @@ class Consumer:
             metrics.SUBMISSIONS.labels("retried").inc()
             await msg.nak(delay=retry_delay(deliveries))
 
-    async def publish_fingerprint(self, result: Result) -> None:
-        """Sends the fingerprint to its index shard; dedupe by id makes repeats free."""
-        if result.fingerprint_id is None or result.terms is None:
-            return
-        fp_id = result.fingerprint_id
-        shard = index_messages.shard_of(fp_id, self.settings.index_shards)
-        payload = index_messages.encode([index_messages.insert(fp_id, result.terms)])
+    async def publish_fingerprints(self, results: list[Result]) -> None:
+        """Sends the batch's fingerprints to the index: one message per shard, acks awaited.
+
+        The message id names the fingerprints it inserts, so a batch redelivered whole within
+        the dedupe window is stored once; any other repeat is an insert of the same id, which
+        the index applies as a replacement.
+        """
+        latest: dict[int, Result] = {}
+        for result in results:
+            if result.fingerprint_id is not None and result.terms is not None:
+                latest[result.fingerprint_id] = result
+        by_shard: dict[int, list[Insert]] = {}
+        for fp_id in sorted(latest):
+            shard = index_messages.shard_of(fp_id, self.settings.index_shards)
+            by_shard.setdefault(shard, []).append(index_messages.insert(fp_id, latest[fp_id].terms))
+        await asyncio.gather(
+            *(self._publish(shard, changes) for shard, changes in by_shard.items())
+        )
+
+    async def _publish(self, shard: int, changes: list[Insert]) -> None:
+        ids = ",".join(str(c.id) for c in changes)
+        msg_id = "fingerprints-" + hashlib.sha256(ids.encode()).hexdigest()[:32]
         await self.js.publish(
             fpindex_subject(self.settings, shard),
-            payload,
-            headers={index_messages.MSG_ID_HEADER: f"fingerprint-{fp_id}"},
+            index_messages.encode(changes),
+            headers={index_messages.MSG_ID_HEADER: msg_id},
         )
 
     async def _dead(self, msg: Msg, reason: str) -> None:

@@ -12,14 +12,16 @@ Three databases, no two-phase commit, so the order carries the guarantee:
    transaction, which also releases the lock.
 
 A crash before 3 commits changes nothing; between 3 and 4 the redelivery replays 4 with the
-recorded ids; after 4 it only republishes. The caller publishes to ``FPINDEX`` (deduplicated
-by fingerprint id) and acknowledges the message only after this returns.
+recorded ids; after 4 it only republishes. The caller publishes to ``FPINDEX`` (one message
+per shard and batch, deduplicated by its fingerprint ids; inserting an id again replaces it)
+and acknowledges the message only after that publish is acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,9 +31,11 @@ import numpy as np
 from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from libs.chromaprint_cy.compare import simhash
 from libs.chromaprint_cy.query import extract_query
+from libs.common import int4array
 from libs.common.db import Database, Databases
 from libs.common.meta import clean_meta, meta_gid
 from libs.common.models.app import Format, Source
@@ -61,7 +65,25 @@ from services.worker.matching import Candidate, Rules, choose
 Searcher = Callable[[np.ndarray], Awaitable[Sequence[int]]]
 """Index search: query terms in, candidate fingerprint ids out (best first)."""
 
+BatchSearcher = Callable[[Sequence[np.ndarray]], Awaitable[Sequence[Sequence[int]]]]
+"""Many index searches in one request: one candidate list per query, in query order."""
+
 NIL_UUID = uuid.UUID(int=0)
+LINKS: dict[str, tuple[Any, str]] = {
+    "track_mbid_id": (TrackMBID, "mbid"),
+    "track_puid_id": (TrackPUID, "puid"),
+    "track_meta_id": (TrackMeta, "meta_id"),
+    "track_foreignid_id": (TrackForeignId, "foreignid_id"),
+}
+"""The link kinds a submission counts: marker field -> (model, value column)."""
+MARKER_COLUMNS = (
+    "submission_id",
+    "fingerprint_id",
+    "track_id",
+    "new_fingerprint",
+    "meta_id",
+    *LINKS,
+)
 ID_CACHE_SIZE = 100_000
 IMPORT_LOCK_CLASS = 0x1A0C  # advisory-lock namespace of "same audio being imported"
 
@@ -145,9 +167,19 @@ class Importer:
     fingerprints an earlier one created, as it would have one at a time.
     """
 
-    def __init__(self, databases: Databases, search: Searcher, rules: Rules, min_unique: int):
+    def __init__(
+        self,
+        databases: Databases,
+        search: Searcher,
+        rules: Rules,
+        min_unique: int,
+        search_many: BatchSearcher | None = None,
+    ):
+        """``search_many``, when given, searches the whole batch in one index request per
+        shard; without it the batch's searches go one query each, concurrently."""
         self.databases = databases
         self.search = search
+        self.search_many = search_many
         self.rules = rules
         self.min_unique = min_unique
         self._ids: dict[tuple[Any, ...], int] = {}
@@ -159,14 +191,18 @@ class Importer:
         """Results in the order of ``submission_ids``; a missing id raises PermanentError."""
         results: dict[int, Result] = {}
         async with self.databases.session(Database.INGEST) as ingest, ingest.begin():
-            subs = list(
-                await ingest.scalars(
-                    select(Submission)
-                    .where(Submission.id.in_(submission_ids))
-                    .order_by(Submission.id)
-                    .with_for_update()
-                )
+            rows = await ingest.execute(
+                select(Submission, int4array.binary(Submission.fingerprint))
+                .options(defer(Submission.fingerprint))
+                .where(Submission.id.in_(submission_ids))
+                .order_by(Submission.id)
+                .with_for_update()
             )
+            subs: list[Submission] = []
+            prints: dict[int, bytes] = {}
+            for sub, data in rows:
+                subs.append(sub)
+                prints[sub.id] = data
             missing = set(submission_ids) - {sub.id for sub in subs}
             if missing:
                 raise PermanentError(f"submissions {sorted(missing)} do not exist")
@@ -177,7 +213,7 @@ class Importer:
             for sub in subs:
                 if sub.handled:
                     continue
-                items = to_items(sub.fingerprint)
+                items = int4array.items(prints[sub.id])
                 terms = extract_query(items)
                 reason = rejection(sub, items, terms, self.min_unique)
                 if reason:
@@ -188,7 +224,7 @@ class Importer:
                 pending.append(Pending(sub, items, terms, source_id, format_id))
             if pending:
                 markers = await self._apply(pending)
-                self._record(ingest, pending, markers)
+                await self._record(ingest, pending, markers)
                 for p in pending:
                     marker = markers[p.sub.id]
                     results[p.sub.id] = Result(
@@ -200,9 +236,10 @@ class Importer:
                     )
             done = rejected + [p.sub.id for p in pending]
             if done:
+                submission = table_of(Submission)
                 await ingest.execute(
-                    update(Submission)
-                    .where(Submission.id.in_(done))
+                    update(submission)
+                    .where(submission.c.id.in_(done))
                     .values(handled=True, handled_at=func.now())
                 )
         return [results[i] for i in submission_ids]
@@ -220,10 +257,10 @@ class Importer:
             )
         }
         async with self.databases.session(Database.FINGERPRINT) as fp:
-            query = select(Fingerprint.id, Fingerprint.fingerprint).where(
+            query = select(Fingerprint.id, int4array.binary(Fingerprint.fingerprint)).where(
                 Fingerprint.id.in_([r.fingerprint_id for r in rows.values()])
             )
-            prints = {r.id: r.fingerprint for r in await fp.execute(query)}
+            prints = {fid: data for fid, data in await fp.execute(query)}
         results = {}
         for sub in subs:
             row = rows.get(sub.id)
@@ -232,8 +269,8 @@ class Importer:
                     sub.id, Outcome.REJECTED, reason="handled earlier without a result"
                 )
                 continue
-            values = prints.get(row.fingerprint_id)
-            terms = extract_query(to_items(values)) if values is not None else None
+            data = prints.get(row.fingerprint_id)
+            terms = extract_query(int4array.items(data)) if data is not None else None
             results[sub.id] = Result(
                 sub.id, Outcome.ALREADY, row.fingerprint_id, row.track_id, terms
             )
@@ -283,15 +320,22 @@ class Importer:
                 {"cls": IMPORT_LOCK_CLASS, "keys": keys},
             )
             # Searched under the locks, so what a concurrent import committed is seen.
-            found = await asyncio.gather(*(self.search(p.terms) for p in todo))
+            queries = [p.terms for p in todo]
+            if self.search_many is not None:
+                found = await self.search_many(queries)
+            else:
+                found = await asyncio.gather(*(self.search(q) for q in queries))
             for p, ids in zip(todo, found, strict=True):
                 p.candidates = ids
             known, members = await self._candidates(fp, todo)
             await asyncio.to_thread(self._decide, todo, known, members)
             await self._insert(fp, todo)
-            for p in todo:
-                markers[p.sub.id] = await self._link(fp, p)
-            fp.add_all(markers[p.sub.id] for p in todo)
+            for marker in await self._link(fp, todo):
+                markers[marker.submission_id] = marker
+            await fp.execute(
+                insert(table_of(SubmissionImport)),
+                [{c: getattr(markers[p.sub.id], c) for c in MARKER_COLUMNS} for p in todo],
+            )
         return markers
 
     async def _candidates(
@@ -304,16 +348,19 @@ class Importer:
         tracks = select(Fingerprint.track_id).where(Fingerprint.id.in_(ids))
         rows = await fp.execute(
             select(
-                Fingerprint.id, Fingerprint.track_id, Fingerprint.length, Fingerprint.fingerprint
+                Fingerprint.id,
+                Fingerprint.track_id,
+                Fingerprint.length,
+                int4array.binary(Fingerprint.fingerprint),
             ).where(Fingerprint.track_id.in_(tracks))
         )
         members: dict[int, list[Candidate]] = {}
         known: dict[int, Candidate] = {}
-        for r in rows:
-            cand = Candidate(r.id, r.track_id, r.length, to_items(r.fingerprint))
-            members.setdefault(r.track_id, []).append(cand)
-            if r.id in ids:
-                known[r.id] = cand
+        for fid, track_id, length, data in rows:
+            cand = Candidate(fid, track_id, length, int4array.items(data))
+            members.setdefault(track_id, []).append(cand)
+            if fid in ids:
+                known[fid] = cand
         return known, members
 
     def _decide(
@@ -376,7 +423,7 @@ class Importer:
             elif not p.new_fingerprint:
                 reused[p.fingerprint_id] = reused.get(p.fingerprint_id, 0) + 1
         if reused:
-            table = cast(Table, Fingerprint.__table__)
+            table = table_of(Fingerprint)
             await fp.execute(
                 update(table)
                 .where(table.c.id == bindparam("fid"))
@@ -386,73 +433,100 @@ class Importer:
                 [{"fid": fid, "n": n} for fid, n in reused.items()],
             )
 
-    async def _link(self, fp: AsyncSession, p: Pending) -> SubmissionImport:
-        sub, track_id = p.sub, p.track_id
-        track_mbid_id = track_puid_id = track_meta_id = track_foreignid_id = meta_id = None
-        if sub.mbid is not None and sub.mbid != NIL_UUID:
-            track_mbid_id = await _count_link(fp, TrackMBID, track_id, "mbid", sub.mbid)
-        if sub.puid is not None and sub.puid != NIL_UUID:
-            track_puid_id = await _count_link(fp, TrackPUID, track_id, "puid", sub.puid)
-        meta = clean_meta(sub.meta)
-        if meta:
-            meta_id = await _upsert_id(fp, Meta, {**meta, "gid": meta_gid(meta)}, ["gid"])
-            track_meta_id = await _count_link(fp, TrackMeta, track_id, "meta_id", meta_id)
-        if sub.foreignid:
-            vendor, _, name = sub.foreignid.partition(":")
-            vendor_id = await _upsert_id(fp, ForeignIdVendor, {"name": vendor}, ["name"])
-            foreignid_id = await _upsert_id(
-                fp, ForeignId, {"vendor_id": vendor_id, "name": name}, ["vendor_id", "name"]
+    async def _link(self, fp: AsyncSession, todo: list[Pending]) -> list[SubmissionImport]:
+        """Every link of the batch counted with one statement per kind; a marker per import."""
+        links: dict[str, list[tuple[int, Any] | None]] = {kind: [] for kind in LINKS}
+        meta_ids: list[int | None] = []
+        for p in todo:
+            sub = p.sub
+            has_mbid = sub.mbid is not None and sub.mbid != NIL_UUID
+            has_puid = sub.puid is not None and sub.puid != NIL_UUID
+            meta = clean_meta(sub.meta)
+            meta_id = (
+                await _upsert_id(fp, Meta, {**meta, "gid": meta_gid(meta)}, ["gid"])
+                if meta
+                else None
             )
-            track_foreignid_id = await _count_link(
-                fp, TrackForeignId, track_id, "foreignid_id", foreignid_id
+            foreignid_id = await self._foreignid_id(fp, sub.foreignid) if sub.foreignid else None
+            meta_ids.append(meta_id)
+            values = {
+                "track_mbid_id": sub.mbid if has_mbid else None,
+                "track_puid_id": sub.puid if has_puid else None,
+                "track_meta_id": meta_id,
+                "track_foreignid_id": foreignid_id,
+            }
+            for kind, value in values.items():
+                links[kind].append(None if value is None else (p.track_id, value))
+        ids: dict[str, list[int | None]] = {}
+        for kind, keys in links.items():
+            model, column = LINKS[kind]
+            counted = await _count_links(fp, model, column, [k for k in keys if k is not None])
+            ids[kind] = [None if k is None else counted[k] for k in keys]
+        return [
+            SubmissionImport(
+                submission_id=p.sub.id,
+                fingerprint_id=p.fingerprint_id,
+                track_id=p.track_id,
+                new_fingerprint=p.new_fingerprint,
+                meta_id=meta_ids[i],
+                **{kind: ids[kind][i] for kind in LINKS},
             )
-        return SubmissionImport(
-            submission_id=sub.id,
-            fingerprint_id=p.fingerprint_id,
-            track_id=track_id,
-            new_fingerprint=p.new_fingerprint,
-            track_mbid_id=track_mbid_id,
-            track_puid_id=track_puid_id,
-            track_meta_id=track_meta_id,
-            track_foreignid_id=track_foreignid_id,
-            meta_id=meta_id,
+            for i, p in enumerate(todo)
+        ]
+
+    async def _foreignid_id(self, fp: AsyncSession, foreignid: str) -> int:
+        vendor, _, name = foreignid.partition(":")
+        vendor_id = await _upsert_id(fp, ForeignIdVendor, {"name": vendor}, ["name"])
+        return await _upsert_id(
+            fp, ForeignId, {"vendor_id": vendor_id, "name": name}, ["vendor_id", "name"]
         )
 
-    def _record(
+    async def _record(
         self, ingest: AsyncSession, pending: list[Pending], markers: dict[int, SubmissionImport]
     ) -> None:
-        """Provenance and results of the batch; the session writes them as multi-row inserts."""
+        """Provenance and results of the batch: one Core insert per table, no ORM objects."""
+        provenance: dict[Any, list[dict[str, Any]]] = {}
+        results = []
         for p in pending:
             sub, marker = p.sub, markers[p.sub.id]
             if p.source_id is not None:
-                provenance: list[tuple[Any, str, int | None]] = [
+                values: list[tuple[Any, str, int | None]] = [
                     (FingerprintSource, "fingerprint_id", marker.fingerprint_id),
                     (TrackMBIDSource, "track_mbid_id", marker.track_mbid_id),
                     (TrackPUIDSource, "track_puid_id", marker.track_puid_id),
                     (TrackMetaSource, "track_meta_id", marker.track_meta_id),
                     (TrackForeignIdSource, "track_foreignid_id", marker.track_foreignid_id),
                 ]
-                ingest.add_all(
-                    model(submission_id=sub.id, source_id=p.source_id, **{column: value})
-                    for model, column, value in provenance
-                    if value is not None
-                )
-            ingest.add(
-                SubmissionResult(
-                    submission_id=sub.id,
-                    handled_at=func.now(),
-                    account_id=sub.account_id or 0,
-                    application_id=sub.application_id or 0,
-                    application_version=sub.application_version,
-                    fingerprint_id=marker.fingerprint_id,
-                    track_id=marker.track_id,
-                    meta_gid=meta_gid(sub.meta) if marker.meta_id is not None else None,
-                    meta_id=marker.meta_id,
-                    mbid=sub.mbid,
-                    puid=sub.puid,
-                    foreignid=sub.foreignid,
-                )
+                for model, column, value in values:
+                    if value is not None:
+                        provenance.setdefault(model, []).append(
+                            {"submission_id": sub.id, "source_id": p.source_id, column: value}
+                        )
+            results.append(
+                {
+                    "submission_id": sub.id,
+                    "account_id": sub.account_id or 0,
+                    "application_id": sub.application_id or 0,
+                    "application_version": sub.application_version,
+                    "fingerprint_id": marker.fingerprint_id,
+                    "track_id": marker.track_id,
+                    "meta_gid": meta_gid(sub.meta) if marker.meta_id is not None else None,
+                    "meta_id": marker.meta_id,
+                    "mbid": sub.mbid,
+                    "puid": sub.puid,
+                    "foreignid": sub.foreignid,
+                }
             )
+        for model, rows in provenance.items():
+            await ingest.execute(insert(table_of(model)), rows)
+        await ingest.execute(
+            insert(table_of(SubmissionResult)).values(handled_at=func.now()), results
+        )
+
+
+def table_of(model: Any) -> Table:
+    """The mapped class's table: Core statements on it skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 def _signed32(value: int) -> int:
@@ -480,11 +554,27 @@ async def _upsert_id(
     return await _scalar_id(session, query.order_by(model.id).limit(1))
 
 
-async def _count_link(fp: AsyncSession, model: Any, track_id: int, column: str, value: Any) -> int:
-    """One more submission saying ``value`` belongs to the track; the link's id."""
-    stmt = insert(model).values(track_id=track_id, submission_count=1, **{column: value})
+async def _count_links(
+    fp: AsyncSession, model: Any, column: str, keys: list[tuple[int, Any]]
+) -> dict[tuple[int, Any], int]:
+    """One more submission for each (track, value) occurrence, in one statement; ids by key.
+
+    One statement may not update a row twice, so repeats are summed first; the rows go in
+    key order so that concurrent batches lock the links they share in the same order.
+    """
+    if not keys:
+        return {}
+    counts = sorted(Counter(keys).items())
+    table = table_of(model)
+    stmt = insert(table).values(
+        [{"track_id": t, column: v, "submission_count": n} for (t, v), n in counts]
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["track_id", column],
-        set_={"submission_count": model.submission_count + 1, "updated": func.now()},
+        set_={
+            "submission_count": table.c.submission_count + stmt.excluded.submission_count,
+            "updated": func.now(),
+        },
     )
-    return await _scalar_id(fp, stmt.returning(model.id))
+    rows = await fp.execute(stmt.returning(table.c.id, table.c.track_id, table.c[column]))
+    return {(track_id, value): link_id for link_id, track_id, value in rows}
