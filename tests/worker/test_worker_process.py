@@ -127,7 +127,7 @@ async def test_worker_killed_mid_batch_imports_everything_exactly_once(
     app_ids: tuple[int, int],
     processes: dict[str, ServiceProcess],
 ) -> None:
-    fps = random_fingerprints(1000, seed=2)
+    fps = random_fingerprints(5000, seed=2)
     await submit_all(databases, stack_settings, app_ids, fps)
     rng = random.Random(3)
     worker = processes["worker"]
