@@ -331,6 +331,12 @@ async def test_disabling_a_link_hides_it(world: World, keys: Keys) -> None:
     assert response.json()["results"][0]["recordings"] == [{"id": MBID_A}]
 
 
+async def _lookup_b(world: World, client: httpx.AsyncClient, key: str) -> httpx.Response:
+    """A lookup of the world's track "b" through another app than the world's own."""
+    data = {"client": key, "fingerprint": fp(world.prints["b"]), "duration": "200"}
+    return await client.post("/v2/lookup", data=data)
+
+
 async def test_no_free_database_connection_is_503_not_an_internal_error(
     world: World, keys: Keys
 ) -> None:
@@ -339,14 +345,7 @@ async def test_no_free_database_connection_is_503_not_an_internal_error(
         reader = app.state.api.resources.databases.reader(Database.FINGERPRINT)
         held = [await reader.connect() for _ in range(settings.database_pool_size)]
         try:
-            response = await client.post(
-                "/v2/lookup",
-                data={
-                    "client": keys.client,
-                    "fingerprint": fp(world.prints["b"]),
-                    "duration": "200",
-                },
-            )
+            response = await _lookup_b(world, client, keys.client)
         finally:
             for conn in held:
                 await conn.close()
@@ -359,15 +358,7 @@ async def test_counts_in_memory_reach_redis_when_the_api_stops(world: World) -> 
     settings = api_settings(world.settings, stats_flush_interval=3600)
     async with running(settings) as (_, client):
         for _ in range(3):
-            response = await client.post(
-                "/v2/lookup",
-                data={
-                    "client": keys.client,
-                    "fingerprint": fp(world.prints["b"]),
-                    "duration": "200",
-                },
-            )
-            assert response.status_code == 200
+            assert (await _lookup_b(world, client, keys.client)).status_code == 200
         assert await _fields(settings, stats_counters.LOOKUPS, keys.application_id) == {}
     lookups = await _fields(settings, stats_counters.LOOKUPS, keys.application_id)
     assert list(lookups.values()) == [3]

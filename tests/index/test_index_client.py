@@ -40,19 +40,23 @@ async def two_shards(tmp_path):
         await delete_streams(shards[0])
 
 
+async def fill(urls: list[str]) -> None:
+    """Ids 1..20 (split over both shards) and 21, which shares half its terms with 4."""
+    changes = [{"insert": {"id": i, "hashes": terms(i)}} for i in range(1, 21)]
+    changes.append({"insert": {"id": 21, "hashes": terms(4)[:60] + terms(99)[:60]}})
+    async with httpx.AsyncClient() as http:
+        resp = await http.post(f"{urls[0]}/main/_update", json={"changes": changes})
+        assert resp.status_code == 200
+        # shard 1 applies its half from the stream; wait until it has
+        for _ in range(100):
+            if (await http.get(f"{urls[1]}/main")).json()["stats"]["num_docs"] == 10:
+                break
+            await asyncio.sleep(0.05)
+
+
 async def test_scatter_gather_merges_shards(tmp_path):
     async with two_shards(tmp_path) as urls:
-        changes = [{"insert": {"id": i, "hashes": terms(i)}} for i in range(1, 21)]
-        changes.append({"insert": {"id": 21, "hashes": terms(4)[:60] + terms(99)[:60]}})
-        async with httpx.AsyncClient() as http:
-            resp = await http.post(f"{urls[0]}/main/_update", json={"changes": changes})
-            assert resp.status_code == 200
-            # shard 1 applies its half from the stream; wait until it has
-            for _ in range(100):
-                st = (await http.get(f"{urls[1]}/main")).json()
-                if st["stats"]["num_docs"] == 10:
-                    break
-                await asyncio.sleep(0.05)
+        await fill(urls)
         async with IndexClient(urls, timeout=2.0) as client:
             result = await client.search(terms(4), limit=5)
             assert result.complete

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import httpx
 import pytest
 from prometheus_client import REGISTRY
 
 from libs.common.index_client import IndexClient, IndexUnavailable
 from tests.conftest import closed_port_url
-from tests.index.test_index_client import terms, two_shards
-
-
-async def fill(urls: list[str]) -> None:
-    """Ids 1..20 (split over both shards) and 21, which shares half its terms with 4."""
-    changes = [{"insert": {"id": i, "hashes": terms(i)}} for i in range(1, 21)]
-    changes.append({"insert": {"id": 21, "hashes": terms(4)[:60] + terms(99)[:60]}})
-    async with httpx.AsyncClient() as http:
-        resp = await http.post(f"{urls[0]}/main/_update", json={"changes": changes})
-        assert resp.status_code == 200
-        for _ in range(100):
-            if (await http.get(f"{urls[1]}/main")).json()["stats"]["num_docs"] == 10:
-                break
-            await asyncio.sleep(0.05)
+from tests.index.test_index_client import fill, terms, two_shards
 
 
 async def test_search_many_answers_like_search_for_each_query(tmp_path):
