@@ -239,7 +239,12 @@ async def _fields(settings: Settings, kind: str, application_id: int) -> dict[st
                 found[field.decode()] = int(count)
     finally:
         await redis.aclose()
-    return {f: c for f, c in found.items() if f":{application_id}:" in f}
+    parse = {
+        stats_counters.LOOKUPS: stats_counters.parse_lookup_field,
+        stats_counters.USER_AGENTS: stats_counters.parse_user_agent_field,
+    }[kind]
+    # Parsed, not matched as text: ":16:" is also the hour of a field written at 16:xx.
+    return {f: c for f, c in found.items() if parse(f).application_id == application_id}
 
 
 async def _counted(settings: Settings, kind: str, application_id: int) -> dict[str, int]:
