@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -37,7 +37,7 @@ from libs.chromaprint_cy.compare import simhash
 from libs.chromaprint_cy.query import extract_query
 from libs.common import int4array
 from libs.common.db import Database, Databases
-from libs.common.meta import clean_meta, meta_gid
+from libs.common.meta import META_FIELDS, clean_meta, meta_gid
 from libs.common.models.app import Format, Source
 from libs.common.models.fingerprint import (
     Fingerprint,
@@ -435,25 +435,27 @@ class Importer:
 
     async def _link(self, fp: AsyncSession, todo: list[Pending]) -> list[SubmissionImport]:
         """Every link of the batch counted with one statement per kind; a marker per import."""
+        metas = [clean_meta(p.sub.meta) for p in todo]
+        meta_ids = await _upsert_ids(
+            fp,
+            Meta,
+            [{**dict.fromkeys(META_FIELDS), **m, "gid": meta_gid(m)} for m in metas if m],
+            ["gid"],
+        )
+        foreign = await _foreignid_ids(fp, [p.sub.foreignid for p in todo if p.sub.foreignid])
         links: dict[str, list[tuple[int, Any] | None]] = {kind: [] for kind in LINKS}
-        meta_ids: list[int | None] = []
-        for p in todo:
+        marker_meta_ids: list[int | None] = []
+        for p, meta in zip(todo, metas, strict=True):
             sub = p.sub
             has_mbid = sub.mbid is not None and sub.mbid != NIL_UUID
             has_puid = sub.puid is not None and sub.puid != NIL_UUID
-            meta = clean_meta(sub.meta)
-            meta_id = (
-                await _upsert_id(fp, Meta, {**meta, "gid": meta_gid(meta)}, ["gid"])
-                if meta
-                else None
-            )
-            foreignid_id = await self._foreignid_id(fp, sub.foreignid) if sub.foreignid else None
-            meta_ids.append(meta_id)
+            meta_id = meta_ids[(meta_gid(meta),)] if meta else None
+            marker_meta_ids.append(meta_id)
             values = {
                 "track_mbid_id": sub.mbid if has_mbid else None,
                 "track_puid_id": sub.puid if has_puid else None,
                 "track_meta_id": meta_id,
-                "track_foreignid_id": foreignid_id,
+                "track_foreignid_id": foreign[sub.foreignid] if sub.foreignid else None,
             }
             for kind, value in values.items():
                 links[kind].append(None if value is None else (p.track_id, value))
@@ -468,18 +470,11 @@ class Importer:
                 fingerprint_id=p.fingerprint_id,
                 track_id=p.track_id,
                 new_fingerprint=p.new_fingerprint,
-                meta_id=meta_ids[i],
+                meta_id=marker_meta_ids[i],
                 **{kind: ids[kind][i] for kind in LINKS},
             )
             for i, p in enumerate(todo)
         ]
-
-    async def _foreignid_id(self, fp: AsyncSession, foreignid: str) -> int:
-        vendor, _, name = foreignid.partition(":")
-        vendor_id = await _upsert_id(fp, ForeignIdVendor, {"name": vendor}, ["name"])
-        return await _upsert_id(
-            fp, ForeignId, {"vendor_id": vendor_id, "name": name}, ["vendor_id", "name"]
-        )
 
     async def _record(
         self, ingest: AsyncSession, pending: list[Pending], markers: dict[int, SubmissionImport]
@@ -552,6 +547,39 @@ async def _upsert_id(
         column = getattr(model, key)
         query = query.where(column.is_(None) if values[key] is None else column == values[key])
     return await _scalar_id(session, query.order_by(model.id).limit(1))
+
+
+async def _upsert_ids(
+    session: AsyncSession, model: Any, rows: list[dict[str, Any]], keys: list[str]
+) -> dict[tuple[Any, ...], int]:
+    """Ids by key values of the rows, inserting those that are missing: one insert and one
+    select for a whole batch (race-safe like :func:`_upsert_id`; keys must not be NULL).
+
+    Rows go in key order, so concurrent batches take the unique index's locks in one order.
+    """
+    unique = {tuple(row[k] for k in keys): row for row in rows}
+    if not unique:
+        return {}
+    table = table_of(model)
+    await session.execute(
+        insert(table).values([unique[k] for k in sorted(unique)]).on_conflict_do_nothing()
+    )
+    columns = [table.c[k] for k in keys]
+    found = await session.execute(
+        select(table.c.id, *columns).where(tuple_(*columns).in_(list(unique)))
+    )
+    return {tuple(row[1:]): row[0] for row in found}
+
+
+async def _foreignid_ids(fp: AsyncSession, foreignids: list[str]) -> dict[str, int]:
+    """``vendor:name`` -> foreignid id, vendors and ids created as needed, for a batch."""
+    parts = {f: f.partition(":") for f in foreignids}
+    vendors = await _upsert_ids(
+        fp, ForeignIdVendor, [{"name": vendor} for vendor, _, _ in parts.values()], ["name"]
+    )
+    rows = [{"vendor_id": vendors[(vendor,)], "name": name} for vendor, _, name in parts.values()]
+    ids = await _upsert_ids(fp, ForeignId, rows, ["vendor_id", "name"])
+    return {f: ids[(vendors[(vendor,)], name)] for f, (vendor, _, name) in parts.items()}
 
 
 async def _count_links(

@@ -9,6 +9,9 @@ from sqlalchemy import select
 
 from libs.common.db import Database, Databases
 from libs.common.models.fingerprint import (
+    ForeignId,
+    ForeignIdVendor,
+    Meta,
     SubmissionImport,
     TrackForeignId,
     TrackMBID,
@@ -72,3 +75,47 @@ async def test_one_batch_counts_repeated_links_once_per_submission(
         )
         sources = list(await ingest.scalars(query))
     assert sorted(sources) == sorted(links[m] for m in expected)
+
+
+async def test_one_batch_creates_each_distinct_tag_set_and_foreign_id_once(
+    databases: Databases, app_ids: tuple[int, int], migrated: Settings
+) -> None:
+    items = clip("melody_noise")
+    tag = uuid.uuid4().hex  # names no other test uses
+    metas = [
+        {"track": f"{tag} one"},
+        {"track": f"{tag} two", "year": 1999},
+        {"track": f"{tag} one"},
+    ]
+    foreign = [f"v{tag}:a", f"v{tag}:b", f"w{tag}:a"]
+    ids = [
+        await submit(databases, app_ids, variant(items, i), meta=m, foreignid=f)
+        for i, (m, f) in enumerate(zip(metas, foreign, strict=True))
+    ]
+    results = await importer(databases, migrated).run_batch(ids)
+    assert {r.outcome for r in results} == {Outcome.IMPORTED}
+    async with databases.session(Database.FINGERPRINT) as fp:
+        stored = {
+            (m.track, m.year): m.id
+            for m in await fp.scalars(select(Meta).where(Meta.track.startswith(tag)))
+        }
+        vendors = {
+            v.id: v.name
+            for v in await fp.scalars(
+                select(ForeignIdVendor).where(ForeignIdVendor.name.endswith(tag))
+            )
+        }
+        foreign_ids = {
+            f"{vendors[f.vendor_id]}:{f.name}": f.id
+            for f in await fp.scalars(select(ForeignId).where(ForeignId.vendor_id.in_(vendors)))
+        }
+        markers = {m.submission_id: m for m in await fp.scalars(select(SubmissionImport))}
+    assert stored.keys() == {(f"{tag} one", None), (f"{tag} two", 1999)}
+    assert sorted(vendors.values()) == [f"v{tag}", f"w{tag}"]
+    assert foreign_ids.keys() == set(foreign)
+    one, two = stored[(f"{tag} one", None)], stored[(f"{tag} two", 1999)]
+    assert [markers[i].meta_id for i in ids] == [one, two, one]
+    assert [markers[i].track_foreignid_id is not None for i in ids] == [True] * 3
+    assert await link_counts(databases, TrackMeta, "meta_id") == {one: 2, two: 1}
+    by_id = await link_counts(databases, TrackForeignId, "foreignid_id")
+    assert sorted(by_id[foreign_ids[f]] for f in foreign) == [1, 1, 1]
