@@ -8,6 +8,7 @@ of them answers the sum over all (``prometheus_client``'s multiprocess mode).
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -35,9 +36,20 @@ def _options(settings: Settings, port: int) -> dict[str, Any]:
     }
 
 
+def freeze_startup_objects() -> None:
+    """Moves what building the app allocated out of the garbage collector's reach.
+
+    Modules, routes and models live as long as the process; left in the oldest generation,
+    every full collection walks them again, a pause that shows in the tail of latency.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(app: FastAPI, settings: Settings, port: int, service: str) -> int:
     """Serves until SIGINT/SIGTERM: in-flight requests finish, then the lifespan closes."""
     configure_logging(service, settings.log_level)
+    freeze_startup_objects()
     server = uvicorn.Server(uvicorn.Config(app, **_options(settings, port)))
     server.run()
     return 0 if server.started else 1
@@ -60,7 +72,9 @@ def app_in_process(create_app: Callable[[Settings], FastAPI], service: str) -> F
     """The app of one worker process: settings from the environment, the house logging."""
     settings = get_settings()
     configure_logging(service, settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_objects()
+    return app
 
 
 def run_service(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -95,16 +94,6 @@ def build_resources(
     return resources
 
 
-def _freeze_startup_objects() -> None:
-    """Moves what start-up allocated out of the garbage collector's reach.
-
-    Modules, routes and pools live as long as the process; left in the oldest generation,
-    every full collection walks them again, a pause that shows in the tail of latency.
-    """
-    gc.collect()
-    gc.freeze()
-
-
 def create_service_app(
     resources: Resources,
     *,
@@ -122,7 +111,6 @@ def create_service_app(
             resources.start_nats()
         if on_start is not None:
             await on_start(resources)
-        _freeze_startup_objects()
         log.info("%s started", resources.name)
         try:
             yield

@@ -170,7 +170,7 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
         return PlainTextResponse(str(exc), status_code=400)
     except PoolTimeout:
         # Overload, not a bug: every database connection stayed busy for the whole
-        # pool timeout. Clients are told to come back, and the log is not flooded.
+        # pool timeout. Clients are told to come back; the log gets a line, not a traceback.
         log.warning("%s: no database connection free, answering 503", endpoint.name)
         error = WebServiceError(ErrorCode.SERVICE_UNAVAILABLE)
         metrics.HANDLED_ERRORS.labels(error.name, endpoint.name).inc()
