@@ -18,11 +18,10 @@ from typing import Any, Generic, TypeVar
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from libs.common import direct_routes
+from libs.common.direct_routes import DirectRoute
 from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.ratelimit import RateLimiter
 from libs.common.service import Resources
@@ -206,37 +205,14 @@ def add_endpoint(app: FastAPI, endpoint: Endpoint[Any]) -> None:
     )
 
 
-class DirectRoutes:
-    """Sends requests for the endpoints' paths straight to :func:`answer`.
-
-    Innermost of the middleware, so the transport and observability layers still apply;
-    what it skips is FastAPI's per-request routing, dependency solving and exception
-    layers, about a tenth of the API's CPU per lookup, none of which the endpoints use:
-    each takes any method, parses its own parameters and renders its own errors. The
-    routes stay registered with FastAPI for the OpenAPI schema and for paths not listed.
-    """
-
-    def __init__(self, app: ASGIApp, routes: dict[str, tuple[Endpoint[Any], BaseRoute]]) -> None:
-        self.app = app
-        self.routes = routes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        target = self.routes.get(scope["path"]) if scope["type"] == "http" else None
-        if target is None:
-            await self.app(scope, receive, send)
-            return
-        endpoint, route = target
-        scope["route"] = route
-        response = await answer(endpoint, Request(scope, receive))
-        await response(scope, receive, send)
-
-
 def add_direct_routes(app: FastAPI, endpoints: list[Endpoint[Any]]) -> None:
-    """Installs :class:`DirectRoutes` for ``endpoints`` (already added with add_endpoint)."""
-    routes = {
-        endpoint.path: (endpoint, route)
-        for endpoint in endpoints
-        for route in app.routes
-        if getattr(route, "path", None) == endpoint.path
-    }
-    app.user_middleware.append(Middleware(DirectRoutes, routes=routes))
+    """Sends the endpoints' paths (any method) straight to :func:`answer`; each endpoint
+    parses its own parameters and renders its own errors. Call after add_endpoint."""
+
+    def direct(endpoint: Endpoint[Any]) -> DirectRoute:
+        async def handle(request: Request) -> Response:
+            return await answer(endpoint, request)
+
+        return DirectRoute(handle, direct_routes.registered(app.routes, endpoint.path))
+
+    direct_routes.install(app, {endpoint.path: direct(endpoint) for endpoint in endpoints})

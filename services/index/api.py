@@ -25,7 +25,8 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from libs.common import index_messages
+from libs.common import direct_routes, index_messages
+from libs.common.direct_routes import DirectRoute
 from libs.common.index_messages import Change, Insert, InvalidChange
 from services.index import kernel, metrics
 from services.index.replication import Replicator, WriteRefused
@@ -323,6 +324,9 @@ async def write(state: IndexState, changes: list[Change], expected: int | None =
     return version
 
 
+SEARCHES = ("_search", "_msearch")
+
+
 def install(app: FastAPI, state: IndexState) -> None:
     """Adds the routes and maps the anchor's named errors to ``{"error": Name}`` answers."""
 
@@ -334,7 +338,27 @@ def install(app: FastAPI, state: IndexState) -> None:
 
     for kind in (ApiError, WriteRefused, InvalidChange):
         app.add_exception_handler(kind, named)
-    app.include_router(build_router(state))
+    router = build_router(state)
+    app.include_router(router)
+
+    def direct(template: str) -> DirectRoute:
+        route = direct_routes.registered(router.routes, template)
+        endpoint = getattr(route, "endpoint")  # noqa: B009 - BaseRoute does not declare it
+
+        async def handle(request: Request) -> Response:
+            try:
+                response: Response = await endpoint(request, state.name)
+            except (ApiError, WriteRefused, InvalidChange) as exc:
+                return await named(request, exc)
+            return response
+
+        return DirectRoute(handle, route, frozenset({"POST"}))
+
+    # The searches are the index's hot path; other routes keep FastAPI's routing.
+    direct_routes.install(
+        app,
+        {f"/{state.name}/{action}": direct(f"/{{index}}/{action}") for action in SEARCHES},
+    )
 
 
 def build_router(state: IndexState) -> APIRouter:

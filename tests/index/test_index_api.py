@@ -166,3 +166,24 @@ async def test_health_status_metrics(client):
     ):
         assert name in text
     assert (await client.get("/_metrics")).text.count("fpindex_version") >= 1
+
+
+async def test_searches_skip_fastapi_routing_but_not_its_answers(client):
+    """POST /main/_search and _msearch are dispatched directly; their errors, metrics labels
+    and request ids are the same as every other route's, and other methods and index names
+    still reach FastAPI's router."""
+    await insert_many(client, [5])
+    resp = await client.post(
+        "/main/_search", json={"query": terms(5)}, headers={"x-request-id": "idx-1"}
+    )
+    assert resp.json() == {"results": [{"id": 5, "score": 120}]}
+    assert resp.headers["x-request-id"] == "idx-1"
+    resp = await client.post("/main/_msearch", json={"queries": [{"query": "x"}]})
+    assert (resp.status_code, resp.json()) == (400, {"error": "BadRequest"})
+    resp = await client.post("/other/_search", json={"query": terms(5)})
+    assert (resp.status_code, resp.json()) == (404, {"error": "IndexNotFound"})
+    resp = await client.get("/main/_search")  # fpindex's GET /<index>/<id> route
+    assert (resp.status_code, resp.json()) == (400, {"error": "InvalidFingerprintId"})
+    text = (await client.get("/metrics")).text
+    assert 'route="/{index}/_search",service="index",status="200"' in text
+    assert 'route="/{index}/_msearch",service="index",status="400"' in text
