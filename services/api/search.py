@@ -21,7 +21,7 @@ from libs.chromaprint_cy.query import extract_query
 from libs.common import int4array
 from libs.common.db import Database, Databases
 from libs.common.errors import ErrorCode, WebServiceError
-from libs.common.index_client import IndexClient, IndexUnavailable, SearchResult
+from libs.common.index_client import IndexClient, IndexUnavailable
 from libs.common.models.fingerprint import Fingerprint, Track
 from libs.common.settings import Settings
 from services.api.metadata import Link, as_links, links_of
@@ -99,25 +99,19 @@ class Searcher:
         self.max_offset = settings.track_max_offset
 
     async def _candidates(self, queries: Sequence[FingerprintQuery]) -> list[list[int]]:
+        """Candidate ids per query; a batch lookup asks each shard once for all its queries."""
         terms = [extract_query(q.items) for q in queries]
-        answers = await asyncio.gather(
-            *(
-                self.index.search(t.tolist(), limit=CANDIDATES, score_pct=CANDIDATE_SCORE_PCT)
-                if len(t)
-                else _empty()
-                for t in terms
-            ),
-            return_exceptions=True,
-        )
-        ids: list[list[int]] = []
-        for answer in answers:
-            if isinstance(answer, IndexUnavailable):
-                log.warning("lookup without index: %s", answer)
-                raise WebServiceError(ErrorCode.SERVICE_UNAVAILABLE)
-            if isinstance(answer, BaseException):
-                raise answer
-            ids.append([m.id for m in answer.matches])
-        return ids
+        searched = [t.tolist() for t in terms if len(t)]
+        try:
+            answers = iter(
+                await self.index.search_many(
+                    searched, limit=CANDIDATES, score_pct=CANDIDATE_SCORE_PCT
+                )
+            )
+        except IndexUnavailable as exc:
+            log.warning("lookup without index: %s", exc)
+            raise WebServiceError(ErrorCode.SERVICE_UNAVAILABLE) from None
+        return [[m.id for m in next(answers).matches] if len(t) else [] for t in terms]
 
     async def _load(self, ids: set[int], with_links: bool) -> dict[int, _Candidate]:
         if not ids:
@@ -176,7 +170,3 @@ class Searcher:
         matches = await asyncio.to_thread(self._score, queries, candidate_ids, loaded, max_diff)
         links = {c.track_id: c.links for c in loaded.values() if c.links is not None}
         return SearchResults(matches, links)
-
-
-async def _empty() -> SearchResult:
-    return SearchResult([])

@@ -23,6 +23,7 @@ import msgpack
 import numpy as np
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from libs.common import direct_routes, index_messages
@@ -343,7 +344,8 @@ def install(app: FastAPI, state: IndexState) -> None:
 
     def direct(template: str) -> DirectRoute:
         route = direct_routes.registered(router.routes, template)
-        endpoint = getattr(route, "endpoint")  # noqa: B009 - BaseRoute does not declare it
+        assert isinstance(route, APIRoute)
+        endpoint = route.endpoint
 
         async def handle(request: Request) -> Response:
             try:
