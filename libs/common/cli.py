@@ -92,9 +92,11 @@ def parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_db)
 
     index = sub.add_parser(
-        "index", help="index maintenance (rebuild --help for its options)", add_help=False
+        "index",
+        help="index maintenance (rebuild --help, restore --help for their options)",
+        add_help=False,
     )
-    index.add_argument("action", choices=["rebuild"])
+    index.add_argument("action", choices=["rebuild", "restore"])
     index.set_defaults(func=_index)
 
     fpcalc = sub.add_parser(

@@ -4,6 +4,10 @@ Every lookup carries a ``client`` key, so each process remembers the answer (fou
 for ``api_key_cache_ttl`` seconds instead of asking PostgreSQL per request. Application and
 user keys have separate caches because one string may be both kinds of key. A disabled
 application therefore keeps working for at most one TTL, as on acoustid.org.
+
+Application keys are read from the app database's read replica when one is configured
+(every lookup checks one); user keys come from the primary, because a user key made by
+``user/create_anonymous`` is used for a submission the moment it is answered.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ class Keys:
         if is_demo_client_key(self.settings.website_secret, key, datetime.now(UTC).date()):
             value = self.settings.demo_application_id
         else:
-            async with self.databases.session(Database.APP) as session:
+            async with self.databases.read_session(Database.APP) as session:
                 value = await session.scalar(
                     select(Application.id).where(
                         Application.apikey == key, Application.active.is_(True)
