@@ -29,7 +29,7 @@ def libpq_url(url: str) -> str:
 
 def server_url(url: str) -> str:
     """The URL of a database's server, for tools that take the whole cluster."""
-    return libpq_url(str(make_url(url).set(database="postgres")))
+    return libpq_url(make_url(url).set(database="postgres").render_as_string(hide_password=False))
 
 
 def server_label(url: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,11 +39,13 @@ async def chunks(path: Path) -> AsyncIterator[bytes]:
 
 async def restore(snapshot: Path, directory: Path) -> manifest.Manifest:
     """The restored manifest; refuses a directory that already holds an index."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lock_directory(directory)
-    if manifest.load(directory) is not None:
-        raise FileExistsError(f"{directory} already holds an index; restore into an empty one")
-    return await receive_snapshot(chunks(snapshot), directory)
+    lock = lock_directory(directory)
+    try:
+        if manifest.load(directory) is not None:
+            raise FileExistsError(f"{directory} already holds an index; restore into an empty one")
+        return await receive_snapshot(chunks(snapshot), directory)
+    finally:
+        os.close(lock)
 
 
 def main(argv: list[str]) -> int:
