@@ -31,8 +31,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("dest", type=Path, help="a new directory for this backup")
     p.add_argument("--redis-dir", type=Path, help="Redis's dir (copies its RDB and AOF)")
     p.add_argument("--nats-store", type=Path, help="nats-server's -sd directory")
-    p.add_argument("--index-dir", type=index_dir, action="append", default=[],
-                   help="SHARD=PATH: also copy that shard's segment files")  # fmt: skip
+    p.add_argument(
+        "--index-dir",
+        type=index_dir,
+        action="append",
+        default=[],
+        help="SHARD=PATH: also copy that shard's segment files",
+    )
     return p
 
 

@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,7 @@ SUBMIT_BATCH = 20
 TRICKLE_INTERVAL = 0.5
 DATABASES = ("app", "fingerprint", "ingest")
 MARKER = "acoustid:drill:marker"
+RESULT = Path(__file__).resolve().parents[2] / "bench" / "results" / "dr-drill.json"
 
 
 # Pure parts (unit-tested in tests/deploy/test_dr_drill.py).
@@ -232,16 +233,40 @@ class Stack:
         directory = self.data("redis")
         directory.mkdir(parents=True, exist_ok=True)
         self.servers["redis"] = subprocess.Popen(
-            [binary("redis-server"), "--bind", "127.0.0.1", "--port", str(self.ports["redis"]),
-             "--dir", str(directory), "--appendonly", "yes", "--appendfsync", "everysec",
-             "--save", "900 1 300 10 60 10000", "--logfile", str(self.root / "logs/redis.log")],
-        )  # fmt: skip
+            [
+                binary("redis-server"),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.ports["redis"]),
+                "--dir",
+                str(directory),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "900 1 300 10 60 10000",
+                "--logfile",
+                str(self.root / "logs/redis.log"),
+            ],
+        )
 
     def start_nats(self) -> None:
         self.servers["nats"] = subprocess.Popen(
-            [binary("nats-server"), "-a", "127.0.0.1", "-p", str(self.ports["nats"]), "-js",
-             "-sd", str(self.data("nats")), "-l", str(self.root / "logs/nats.log")],
-        )  # fmt: skip
+            [
+                binary("nats-server"),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.ports["nats"]),
+                "-js",
+                "-sd",
+                str(self.data("nats")),
+                "-l",
+                str(self.root / "logs/nats.log"),
+            ],
+        )
 
     def wait_port(self, name: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -257,15 +282,25 @@ class Stack:
 
     def start_services(self) -> None:
         self.children = [
-            Child(f"index-{s}", self.ports[f"index-{s}"], self.index_env(s, f"index-{s}"),
-                  self.root / f"logs/index-{s}.log", ["run", "index"])
+            Child(
+                f"index-{s}",
+                self.ports[f"index-{s}"],
+                self.index_env(s, f"index-{s}"),
+                self.root / f"logs/index-{s}.log",
+                ["run", "index"],
+            )
             for s in (0, 1)
-        ]  # fmt: skip
+        ]
         for name in ("api", "worker", "cron"):
             self.children.append(
-                Child(name, self.ports[name], self.env(), self.root / f"logs/{name}.log",
-                      ["run", name])
-            )  # fmt: skip
+                Child(
+                    name,
+                    self.ports[name],
+                    self.env(),
+                    self.root / f"logs/{name}.log",
+                    ["run", name],
+                )
+            )
         for child in self.children:
             child.start()
         wait_healthy(self.children)
@@ -283,10 +318,8 @@ class Stack:
                 ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
             ).stdout.split()
             for target in [pid, *map(int, children)]:
-                try:
+                with suppress(ProcessLookupError):
                     os.kill(target, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.5)
             shutil.rmtree(self.cluster.data)
         for name in ("redis", "nats", "index-0", "index-1"):
@@ -438,8 +471,10 @@ def restore(stack: Stack, steps: dict[str, float]) -> None:
             for command in (["restore", str(snapshot)], ["rebuild", "--quiet"]):
                 done = subprocess.run(
                     [sys.executable, "-m", "libs.common.cli", "index", *command],
-                    env=env, capture_output=True, text=True,
-                )  # fmt: skip
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
                 if done.returncode != 0:
                     raise RuntimeError(f"index {command[0]} failed: {done.stderr}")
                 print(f"    {done.stdout.strip()}", flush=True)
@@ -462,7 +497,9 @@ def check_dumps(stack: Stack, counts: dict[str, int]) -> None:
 
 def dump_counts(cluster: Cluster, prefix: str = "acoustid_") -> dict[str, int]:
     return {
-        "fingerprint": int(cluster.psql(f"{prefix}fingerprint", "SELECT count(*) FROM fingerprint")),
+        "fingerprint": int(
+            cluster.psql(f"{prefix}fingerprint", "SELECT count(*) FROM fingerprint")
+        ),
         "track": int(cluster.psql(f"{prefix}fingerprint", "SELECT count(*) FROM track")),
         "submission": int(cluster.psql(f"{prefix}ingest", "SELECT count(*) FROM submission")),
         "account": int(cluster.psql(f"{prefix}app", "SELECT count(*) FROM account")),
@@ -473,20 +510,30 @@ def new_replica(stack: Stack, seeds: list[int]) -> None:
     """A third index process for shard 0 with an empty directory and the shard's running
     replica as its peer: it copies the snapshot, replays FPINDEX, and answers the same."""
     peer = stack.index_urls()[0]
-    child = Child("index-2", stack.ports["index-2"], stack.index_env(2, "index-2", peer),
-                  stack.root / "logs/index-2.log", ["run", "index"])  # fmt: skip
+    child = Child(
+        "index-2",
+        stack.ports["index-2"],
+        stack.index_env(2, "index-2", peer),
+        stack.root / "logs/index-2.log",
+        ["run", "index"],
+    )
     child.start()
     stack.children.append(child)
     wait_healthy([child])
     with httpx.Client(timeout=5) as http:
         for seed in seeds:
             query = {"query": extract_query(items(seed)).tolist(), "limit": 5}
-            answers = [http.post(f"{url}/main/_search", json=query).json() for url in (peer, child.url)]
+            answers = [
+                http.post(f"{url}/main/_search", json=query).json() for url in (peer, child.url)
+            ]
             if answers[0] != answers[1]:
                 raise RuntimeError(f"new replica answers {answers[1]}, its peer {answers[0]}")
         docs = http.get(f"{child.url}/main").json()["stats"]["num_docs"]
-    print(f"  new shard-0 replica bootstrapped from its peer: {docs} documents,"
-          f" the same answers to {len(seeds)} searches", flush=True)  # fmt: skip
+    print(
+        f"  new shard-0 replica bootstrapped from its peer: {docs} documents,"
+        f" the same answers to {len(seeds)} searches",
+        flush=True,
+    )
 
 
 def drill(root: Path, loaded: int, after: int, trickle_seconds: float) -> int:
@@ -509,10 +556,15 @@ def drill(root: Path, loaded: int, after: int, trickle_seconds: float) -> int:
         redis.Redis.from_url(stack.settings().redis_url).set(MARKER, str(time.time()))
         counts = dump_counts(stack.cluster)
         with timed(steps, "daily backup"):
-            take(stack.settings(), stack.backup, Sources(
-                redis_dir=stack.data("redis"), nats_store=stack.data("nats"),
-                index_dirs={0: stack.data("index-0"), 1: stack.data("index-1")},
-            ))  # fmt: skip
+            take(
+                stack.settings(),
+                stack.backup,
+                Sources(
+                    redis_dir=stack.data("redis"),
+                    nats_store=stack.data("nats"),
+                    index_dirs={0: stack.data("index-0"), 1: stack.data("index-1")},
+                ),
+            )
         later = list(range(loaded + 1, loaded + after + 1))
         trickle = Trickle(str(api.base_url), keys, loaded + after + 1)
         trickle.start()
@@ -542,8 +594,10 @@ def drill(root: Path, loaded: int, after: int, trickle_seconds: float) -> int:
         missing_later = set(later_ids) - survivors
         if missing_later:
             raise RuntimeError(f"{len(missing_later)} submissions made after the dump were lost")
-        print(f"  all {len(later_ids)} submissions made after the dump survived (WAL replay)",
-              flush=True)  # fmt: skip
+        print(
+            f"  all {len(later_ids)} submissions made after the dump survived (WAL replay)",
+            flush=True,
+        )
         rpo, lost = rpo_seconds(trickle.acked, survivors)
         marker = redis.Redis.from_url(stack.settings().redis_url).get(MARKER)
         if marker is None:
@@ -552,9 +606,17 @@ def drill(root: Path, loaded: int, after: int, trickle_seconds: float) -> int:
         check_dumps(stack, counts)
         new_replica(stack, first[:50] + later[:50])
         print(report(rto, rpo, lost, steps), flush=True)
-        record = {"rto_s": rto, "rpo_s": rpo, "lost": lost, "acked": len(trickle.acked),
-                  "lookups": len(before), "steps": steps}  # fmt: skip
-        (root / "result.json").write_text(json.dumps(record, indent=2) + "\n")
+        record = {
+            "rto_s": rto,
+            "rpo_s": rpo,
+            "lost": lost,
+            "acked": len(trickle.acked),
+            "lookups": len(before),
+            "steps": steps,
+        }
+        RESULT.parent.mkdir(parents=True, exist_ok=True)
+        RESULT.write_text(json.dumps(record, indent=2) + "\n")
+        print(f"written to {RESULT}", flush=True)
         return 0 if rto <= RTO_TARGET and rpo <= RPO_TARGET else 1
     finally:
         stack.stop()
@@ -564,8 +626,12 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m deploy.backup.drill", description=__doc__)
     p.add_argument("--loaded", type=int, default=1000, help="submissions before the backup")
     p.add_argument("--after", type=int, default=200, help="submissions after the backup")
-    p.add_argument("--trickle-seconds", type=float, default=75.0,
-                   help="seconds of writes after the backup (more than archive_timeout)")  # fmt: skip
+    p.add_argument(
+        "--trickle-seconds",
+        type=float,
+        default=75.0,
+        help="seconds of writes after the backup (more than archive_timeout)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the drill's directory")
     args = p.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="acoustid-dr-"))

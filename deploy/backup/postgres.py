@@ -76,16 +76,30 @@ def dump(url: str, dest: Path) -> Path:
 
 def restore_dump(dump_file: Path, url: str) -> None:
     """Restores a dump into the (existing, preferably empty) database at ``url``."""
-    _client([tool("pg_restore"), "--no-owner", "--exit-on-error", "-d", libpq_url(url),
-             str(dump_file)])  # fmt: skip
+    _client(
+        [tool("pg_restore"), "--no-owner", "--exit-on-error", "-d", libpq_url(url), str(dump_file)]
+    )
 
 
 def base_backup(url: str, dest: Path) -> Path:
     """A compressed physical backup of the cluster holding ``url``'s database."""
     if dest.exists():
         shutil.rmtree(dest)
-    _client([tool("pg_basebackup"), "-d", server_url(url), "-D", str(dest), "-Ft", "-z",
-             "-X", "fetch", "-c", "fast"])  # fmt: skip
+    _client(
+        [
+            tool("pg_basebackup"),
+            "-d",
+            server_url(url),
+            "-D",
+            str(dest),
+            "-Ft",
+            "-z",
+            "-X",
+            "fetch",
+            "-c",
+            "fast",
+        ]
+    )
     return dest
 
 

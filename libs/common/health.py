@@ -3,10 +3,10 @@
 ``/_health`` proves the service can do its job: it writes to each database (assigning a
 transaction id fails on a read-only replica), sets a Redis key and asks JetStream for its
 account. ``/_health_ro`` only reads, from the databases reads are served from (the
-``*_RO`` replicas for the API and the website), for readiness probes and read-only mode. ``/_health_docker``
-touches nothing, so a container is not restarted because a dependency is down. A failing
-dependency gives 503 with its name in the body; while the service shuts down every route
-but ``/_health_docker`` answers 503 so load balancers drain it first.
+``*_RO`` replicas for the API and the website), for readiness probes and read-only mode.
+``/_health_docker`` touches nothing, so a container is not restarted because a dependency
+is down. A failing dependency gives 503 with its name in the body; while the service shuts
+down every route but ``/_health_docker`` answers 503 so load balancers drain it first.
 """
 
 from __future__ import annotations

@@ -72,8 +72,18 @@ class Cluster:
     def create(cls, data: Path, port: int, settings: dict[str, str] | None = None) -> Cluster:
         """A fresh cluster (trust authentication, replication allowed from localhost)."""
         cluster = cls(owned_dir(data), port)
-        run([tool("initdb"), "-D", str(cluster.data), "-U", "postgres", "--auth=trust", "-E",
-             "UTF8"])  # fmt: skip
+        run(
+            [
+                tool("initdb"),
+                "-D",
+                str(cluster.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ]
+        )
         cluster.configure({"wal_level": "replica", "max_wal_senders": "10", **(settings or {})})
         return cluster
 
@@ -87,8 +97,21 @@ class Cluster:
 
     def base_backup(self, target: Path, write_recovery: bool = False) -> None:
         """A physical copy of the whole cluster with the WAL needed to make it consistent."""
-        cmd = [tool("pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
-               "postgres", "-D", str(target), "-X", "stream", "-c", "fast"]  # fmt: skip
+        cmd = [
+            tool("pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(target),
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        ]
         run([*cmd, "-R"] if write_recovery else cmd)
 
     def configure(self, settings: dict[str, str]) -> None:
@@ -99,8 +122,21 @@ class Cluster:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
-        run([tool("pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-             str(self.data / "server.log"), "-t", str(int(START_TIMEOUT)), "-w", "start"])  # fmt: skip
+        run(
+            [
+                tool("pg_ctl"),
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.data / "server.log"),
+                "-t",
+                str(int(START_TIMEOUT)),
+                "-w",
+                "start",
+            ]
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """``fast`` is an orderly shutdown, ``immediate`` is what a crash leaves behind."""
@@ -109,8 +145,25 @@ class Cluster:
 
     def psql(self, dbname: str, sql: str) -> str:
         """One statement's rows, tab separated, through psql (no Python driver needed)."""
-        return run([tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                    "-d", dbname, "-XAtqF", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql])  # fmt: skip
+        return run(
+            [
+                tool("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                dbname,
+                "-XAtqF",
+                "\t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ]
+        )
 
     def wait_writable(self, timeout: float = START_TIMEOUT) -> None:
         """Waits until recovery has finished and the server accepts writes."""

@@ -29,10 +29,18 @@ PRODUCTION = {
     "index": ("8", "16Gi"),
 }
 PORTS = {"api": 5000, "web": 5001, "worker": 5002, "cron": 5003, "index": 6081}
-LIVENESS = {"initialDelaySeconds": 30, "periodSeconds": 10, "timeoutSeconds": 5,
-            "failureThreshold": 3}  # fmt: skip
-READINESS = {"initialDelaySeconds": 10, "periodSeconds": 5, "timeoutSeconds": 3,
-             "failureThreshold": 2}  # fmt: skip
+LIVENESS = {
+    "initialDelaySeconds": 30,
+    "periodSeconds": 10,
+    "timeoutSeconds": 5,
+    "failureThreshold": 3,
+}
+READINESS = {
+    "initialDelaySeconds": 10,
+    "periodSeconds": 5,
+    "timeoutSeconds": 3,
+    "failureThreshold": 2,
+}
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

@@ -182,4 +182,3 @@ async def test_health_ro_fails_while_the_standby_is_down(
     again = await lookup(replica_world, replica_keys, trackid=replica_world.tracks["a"][1])
     assert again.status_code == 200
     assert [r["id"] for r in again.json()["results"]] == [replica_world.tracks["a"][1]]
-
