@@ -148,6 +148,9 @@ class Settings(BaseSettings):
 
     # Local development.
     dev_dir: Path = Field(Path(".dev"), description="make dev's data, logs and stack.json")
+    dev_known_clients: bool = Field(
+        True, description="make dev accepts the keys built into Picard and beets (own applications)"
+    )
 
     # Logging.
     log_level: str = Field("INFO", description="root log level")

@@ -18,9 +18,9 @@ import pytest
 
 from libs.common import migrations
 from libs.common.db import Database, database_url
-from libs.common.devstack import DEMO_TRACKS
 from libs.common.nats import delete_streams
 from libs.common.settings import Settings
+from services.cli.devstack import DEMO_TRACKS
 from tests.conftest import REPO, free_port, settings_env, settings_for_run
 
 START_TIMEOUT = 240.0

@@ -76,7 +76,7 @@ def test_bad_value_names_the_variable(
 def test_service_refuses_to_start_with_a_bad_value() -> None:
     env = {"ACOUSTID_API_PORT": "not-a-port", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
-        [sys.executable, "-m", "libs.common.cli", "run", "api"],
+        [sys.executable, "-m", "services.cli", "run", "api"],
         env=env,
         capture_output=True,
         text=True,

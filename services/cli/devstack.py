@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from libs.common import localservers, migrations
 from libs.common.apikeys import DemoKeys, ensure_demo_account
+from libs.common.applications import ensure_known_clients
 from libs.common.db import Database, Databases, database_url
 from libs.common.logging import configure_logging
 from libs.common.nats import connect, ensure_streams
@@ -51,7 +52,7 @@ class Child:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "libs.common.cli", "run", self.name]
+        cmd = [sys.executable, "-m", "services.cli", "run", self.name]
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
@@ -82,7 +83,7 @@ def children(settings: Settings, logs: Path) -> list[Child]:
 
 
 async def prepare(settings: Settings) -> DemoKeys:
-    """Databases, migrations, streams and the demo account: everything idempotent."""
+    """Databases, migrations, streams, the demo account and the known clients: idempotent."""
     for db in Database:
         if await migrations.create_database(database_url(settings, db)):
             log.info("created database %s", db.value)
@@ -95,7 +96,10 @@ async def prepare(settings: Settings) -> DemoKeys:
     databases = Databases(settings)
     try:
         async with databases.session(Database.APP) as session:
-            return await ensure_demo_account(session)
+            keys = await ensure_demo_account(session)
+            if settings.dev_known_clients:
+                await ensure_known_clients(session)
+            return keys
     finally:
         await databases.dispose()
 
