@@ -19,6 +19,8 @@ SAMPLES: dict[type, tuple[str, object]] = {
 LISTS = {"nats_servers", "index_urls", "index_peers"}
 SPECIAL: dict[str, tuple[str, object]] = {
     "log_level": ("debug", "DEBUG"),
+    "env": ("development", "development"),
+    "trusted_proxies": ("10.0.0.1, 192.168.0.0/16", ["10.0.0.1", "192.168.0.0/16"]),
     "rate_limit_overrides": (
         "application.3=20, ip.10.0.0.1=5",
         ["application.3=20", "ip.10.0.0.1=5"],
