@@ -51,10 +51,10 @@ from deploy.backup.take import Sources, take
 from libs.chromaprint_cy.codec import encode_fingerprint
 from libs.chromaprint_cy.query import extract_query
 from libs.common.apikeys import DemoKeys
-from libs.common.devstack import prepare
 from libs.common.localservers import find_binary
 from libs.common.pgcluster import Cluster, free_port, owned_dir
 from libs.common.settings import Settings
+from services.cli.devstack import prepare
 
 RTO_TARGET = 3600.0
 RPO_TARGET = 300.0
@@ -143,7 +143,7 @@ class Child:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "libs.common.cli", *self.command],
+                [sys.executable, "-m", "services.cli", *self.command],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},
@@ -470,7 +470,7 @@ def restore(stack: Stack, steps: dict[str, float]) -> None:
         with timed(steps, f"restore index shard {shard} (snapshot + catch-up rebuild)"):
             for command in (["restore", str(snapshot)], ["rebuild", "--quiet"]):
                 done = subprocess.run(
-                    [sys.executable, "-m", "libs.common.cli", "index", *command],
+                    [sys.executable, "-m", "services.cli", "index", *command],
                     env=env,
                     capture_output=True,
                     text=True,

@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 
 from deploy.k8s.render import RenderError, apply_operation, load_yaml, render, split_image
-from libs.common.cli import SERVICES
+from services.cli.run import SERVICES
 from tests.conftest import REPO
 
 K8S = REPO / "deploy" / "k8s"

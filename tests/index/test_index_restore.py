@@ -54,7 +54,7 @@ def test_cli_reports_a_truncated_snapshot(tmp_path):
     bad.write_bytes(b"\x85")
     env = settings_env(index_settings(tmp_path / "c"))
     done = subprocess.run(
-        [sys.executable, "-m", "libs.common.cli", "index", "restore", str(bad)],
+        [sys.executable, "-m", "services.cli", "index", "restore", str(bad)],
         capture_output=True,
         text=True,
         env={**os.environ, **env},
