@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -162,6 +163,7 @@ class Stack:
     cluster: Cluster | None = None
     servers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     children: list[Child] = field(default_factory=list)
+    secret: str = field(default_factory=lambda: secrets.token_hex(16))
 
     def __post_init__(self) -> None:
         for name in ("pg", "redis", "nats", "api", "worker", "cron"):
@@ -202,6 +204,7 @@ class Stack:
             "ACOUSTID_OUTBOX_DELAY": "5",
             "ACOUSTID_INDEX_CHECKPOINT_AGE": "10",
             "ACOUSTID_LOG_LEVEL": "WARNING",
+            "ACOUSTID_WEBSITE_SECRET": self.secret,
         }
 
     def settings(self) -> Settings:
