@@ -55,7 +55,7 @@ from libs.common.apikeys import DemoKeys
 from libs.common.localservers import find_binary
 from libs.common.pgcluster import Cluster, free_port, owned_dir
 from libs.common.settings import Settings
-from services.cli.devstack import prepare
+from services.cli.devstack import Child, prepare, wait_healthy
 
 RTO_TARGET = 3600.0
 RPO_TARGET = 300.0
@@ -132,33 +132,20 @@ def report(rto: float, rpo: float, lost: int, steps: dict[str, float]) -> str:
 # The stack.
 
 
-@dataclass
-class Child:
-    name: str
-    port: int
-    env: dict[str, str]
-    log: Path
-    command: list[str]
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", *self.command],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env},
-            )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+def child(name: str, port: int, env: dict[str, str], logs: Path, *command: str) -> Child:
+    """A service process of the drill's stack, run as ``make dev`` runs one."""
+    return Child(
+        name,
+        [sys.executable, "-m", "services.cli", *command],
+        logs / f"{name}.log",
+        port=port,
+        env=env,
+    )
 
 
 @dataclass
 class Stack:
     root: Path
-    keys: DemoKeys | None = None
     ports: dict[str, int] = field(default_factory=dict)
     cluster: Cluster | None = None
     servers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -208,9 +195,8 @@ class Stack:
         }
 
     def settings(self) -> Settings:
+        """The same values as the children's environment, for the drill's own calls."""
         values = {k.removeprefix("ACOUSTID_").lower(): v for k, v in self.env().items()}
-        values["index_urls"] = self.index_urls()  # type: ignore[assignment]
-        values["nats_servers"] = [values["nats_servers"]]  # type: ignore[assignment]
         return Settings(**values)  # type: ignore[arg-type]
 
     def index_env(self, shard: int, directory: str, peers: str = "") -> dict[str, str]:
@@ -225,11 +211,9 @@ class Stack:
 
     # Servers.
 
-    def start_postgres(self, fresh: bool) -> None:
+    def start_postgres(self) -> None:
         settings = postgres.archive_settings(self.backup / "wal")
-        if fresh:
-            self.cluster = Cluster.create(self.data("pg"), self.ports["pg"], settings)
-        self.cluster = self.cluster or Cluster(self.data("pg"), self.ports["pg"])
+        self.cluster = Cluster.create(self.data("pg"), self.ports["pg"], settings)
         self.cluster.start()
 
     def start_redis(self) -> None:
@@ -284,35 +268,29 @@ class Stack:
     # Services.
 
     def start_services(self) -> None:
+        logs = self.root / "logs"
         self.children = [
-            Child(
-                f"index-{s}",
-                self.ports[f"index-{s}"],
-                self.index_env(s, f"index-{s}"),
-                self.root / f"logs/index-{s}.log",
-                ["run", "index"],
+            child(
+                f"index-{n}",
+                self.ports[f"index-{n}"],
+                self.index_env(n, f"index-{n}"),
+                logs,
+                "run",
+                "index",
             )
-            for s in (0, 1)
+            for n in (0, 1)
         ]
         for name in ("api", "worker", "cron"):
-            self.children.append(
-                Child(
-                    name,
-                    self.ports[name],
-                    self.env(),
-                    self.root / f"logs/{name}.log",
-                    ["run", name],
-                )
-            )
-        for child in self.children:
-            child.start()
+            self.children.append(child(name, self.ports[name], self.env(), logs, "run", name))
+        for kid in self.children:
+            kid.launch()
         wait_healthy(self.children)
 
     def crash(self) -> None:
         """SIGKILL every process, the database server's backends included, then delete
         every data directory."""
-        for child in self.children:
-            kill(child.process)
+        for kid in self.children:
+            kill(kid.process)
         for process in self.servers.values():
             kill(process)
         if self.cluster is not None:
@@ -329,15 +307,11 @@ class Stack:
             shutil.rmtree(self.data(name), ignore_errors=True)
 
     def stop(self) -> None:
-        for child in self.children:
-            if child.process is not None and child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        for child in self.children:
-            if child.process is not None:
-                try:
-                    child.process.wait(15)
-                except subprocess.TimeoutExpired:
-                    kill(child.process)
+        for kid in self.children:
+            kid.stop()
+        deadline = time.monotonic() + 15
+        for kid in self.children:
+            kid.reap(deadline)
         for process in self.servers.values():
             process.terminate()
             process.wait(10)
@@ -356,24 +330,6 @@ def kill(process: subprocess.Popen[bytes] | None) -> None:
     if process is not None and process.poll() is None:
         process.kill()
         process.wait()
-
-
-def wait_healthy(children: list[Child], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(children)
-    with httpx.Client(timeout=3) as client:
-        while pending:
-            for child in list(pending):
-                if child.process is not None and child.process.poll() is not None:
-                    raise RuntimeError(f"{child.name} exited; see {child.log}")
-                try:
-                    if client.get(f"{child.url}/_health").status_code == 200:
-                        pending.remove(child)
-                except httpx.HTTPError:
-                    pass
-            if pending and time.monotonic() > deadline:
-                raise RuntimeError(f"not healthy: {', '.join(c.name for c in pending)}")
-            time.sleep(0.2)
 
 
 # Load and checks.
@@ -513,25 +469,26 @@ def new_replica(stack: Stack, seeds: list[int]) -> None:
     """A third index process for shard 0 with an empty directory and the shard's running
     replica as its peer: it copies the snapshot, replays FPINDEX, and answers the same."""
     peer = stack.index_urls()[0]
-    child = Child(
+    replica = child(
         "index-2",
         stack.ports["index-2"],
         stack.index_env(2, "index-2", peer),
-        stack.root / "logs/index-2.log",
-        ["run", "index"],
+        stack.root / "logs",
+        "run",
+        "index",
     )
-    child.start()
-    stack.children.append(child)
-    wait_healthy([child])
+    replica.launch()
+    stack.children.append(replica)
+    wait_healthy([replica])
     with httpx.Client(timeout=5) as http:
         for seed in seeds:
             query = {"query": extract_query(items(seed)).tolist(), "limit": 5}
             answers = [
-                http.post(f"{url}/main/_search", json=query).json() for url in (peer, child.url)
+                http.post(f"{url}/main/_search", json=query).json() for url in (peer, replica.url)
             ]
             if answers[0] != answers[1]:
                 raise RuntimeError(f"new replica answers {answers[1]}, its peer {answers[0]}")
-        docs = http.get(f"{child.url}/main").json()["stats"]["num_docs"]
+        docs = http.get(f"{replica.url}/main").json()["stats"]["num_docs"]
     print(
         f"  new shard-0 replica bootstrapped from its peer: {docs} documents,"
         f" the same answers to {len(seeds)} searches",
@@ -544,7 +501,7 @@ def drill(root: Path, loaded: int, after: int, trickle_seconds: float) -> int:
     steps: dict[str, float] = {}
     print(f"DR drill in {root}", flush=True)
     try:
-        stack.start_postgres(fresh=True)
+        stack.start_postgres()
         stack.start_redis()
         stack.start_nats()
         stack.wait_port("redis")
