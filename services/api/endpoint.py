@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from libs.common import direct_routes
 from libs.common.client_address import ClientAddress
@@ -173,6 +173,9 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
         return render(exc.payload(), exc.status, fmt, callback)
     except BadBody as exc:
         return PlainTextResponse(str(exc), status_code=400)
+    except ClientDisconnect:
+        log.info("%s: the client went away before its request was read", endpoint.name)
+        return PlainTextResponse("client disconnected", status_code=400)
     except PoolTimeout:
         # Overload, not a bug: every database connection stayed busy for the whole
         # pool timeout. Clients are told to come back; the log gets a line, not a traceback.
