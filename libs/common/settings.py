@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     index_checkpoint_age: float = Field(
         60.0, gt=0, description="seconds an unfrozen write may wait for its checkpoint"
     )
+    index_secret: str = Field(
+        "", description="when set, the index's HTTP writes need it in X-Index-Secret"
+    )
     index_peers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="index URLs of this shard's other replicas; an empty replica copies a snapshot",
