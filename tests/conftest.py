@@ -77,15 +77,19 @@ def settings(run_id: str, local_servers: list[localservers.Server]) -> Settings:
 
 @pytest.fixture(scope="session")
 def migrated(settings: Settings) -> Iterator[Settings]:
-    """The three test databases created and at head; dropped when the session ends."""
-    for db in Database:
-        url = database_url(settings, db)
+    """The test databases created and at head; dropped when the session ends.
+
+    Created before any is migrated: the MusicBrainz tables share the app database.
+    """
+    urls = {database_url(settings, db) for db in Database}
+    for url in urls:
         asyncio.run(migrations.drop_database(url))
         asyncio.run(migrations.create_database(url))
+    for db in Database:
         migrations.upgrade(settings, db)
     yield settings
-    for db in Database:
-        asyncio.run(migrations.drop_database(database_url(settings, db)))
+    for url in urls:
+        asyncio.run(migrations.drop_database(url))
 
 
 @pytest.fixture(scope="session")

@@ -23,11 +23,6 @@ SERVICES: dict[str, tuple[str, list[str]]] = {
     "index": ("services.index.__main__", ["run"]),
 }
 
-WAITING: dict[str, str] = {
-    "musicbrainz": "importing MusicBrainz dumps arrives with the MusicBrainz data issue",
-}
-
-
 def _entry(module: str) -> Callable[[list[str]], int]:
     main: Callable[[list[str]], int] = importlib.import_module(module).main
     return main
@@ -72,9 +67,8 @@ def _dev(args: argparse.Namespace, rest: list[str]) -> int:
     return _entry("libs.common.devstack")(rest)
 
 
-def _waiting(args: argparse.Namespace, rest: list[str]) -> int:
-    print(f"acoustid {args.command}: {WAITING[args.command]}", file=sys.stderr)
-    return 2
+def _musicbrainz(args: argparse.Namespace, rest: list[str]) -> int:
+    return _entry("libs.common.musicbrainz.command")(rest)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -85,7 +79,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("service", choices=sorted(SERVICES))
     run.set_defaults(func=_run)
 
-    db = sub.add_parser("db", help="create and migrate the app, fingerprint and ingest databases")
+    db = sub.add_parser(
+        "db", help="create and migrate the app, fingerprint, ingest and musicbrainz databases"
+    )
     db.add_argument("action", choices=["create", "upgrade", "downgrade", "current"])
     db.add_argument("revision", nargs="?", help="target revision (upgrade: head, downgrade: base)")
     db.add_argument("--database", choices=[d.value for d in Database], help="only this one")
@@ -105,16 +101,16 @@ def parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="start the whole stack locally with demo data")
     dev.set_defaults(func=_dev)
 
-    mb = sub.add_parser("musicbrainz", help="MusicBrainz data")
-    mb.add_argument("action", choices=["import"])
-    mb.add_argument("dump", help="a MusicBrainz dump (mbdump.tar.bz2) or its directory")
-    mb.set_defaults(func=_waiting)
+    mb = sub.add_parser(
+        "musicbrainz", help="load MusicBrainz dumps (import PATH..., sample DIR)", add_help=False
+    )
+    mb.set_defaults(func=_musicbrainz)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args, rest = parser().parse_known_args(sys.argv[1:] if argv is None else argv)
-    if rest and args.command in ("db", "musicbrainz"):
+    if rest and args.command == "db":
         parser().error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         result: int = args.func(args, rest)
