@@ -103,10 +103,15 @@ _APPEARANCES = text(
 ).bindparams(bindparam("gids", type_=ARRAY(Uuid())))
 
 
-def artists(credit: str | None) -> list[dict[str, Any]]:
+def _json(value: Any) -> Any:
+    """The driver decodes ``json`` columns already; a plain connection gives text."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def artists(credit: Any) -> list[dict[str, Any]]:
     """A credit as acoustid.org shows it: id, credited name, and the join phrase if any."""
     result = []
-    for gid, name, join in json.loads(credit) if credit else ():
+    for gid, name, join in _json(credit) or ():
         artist: dict[str, Any] = {"id": gid, "name": name}
         if join:
             artist["joinphrase"] = join
@@ -209,7 +214,7 @@ async def appearances(databases: Databases, mbids: Iterable[str]) -> list[Appear
             artists(row[13]),
             int(row[14] or 0),
             int(row[15] or 0),
-            [Event(*e) for e in json.loads(row[16])] if row[16] else [],
+            [Event(*e) for e in _json(row[16]) or ()],
             row[17],
             str(row[18]),
             row[19],
