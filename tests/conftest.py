@@ -97,3 +97,23 @@ async def nats_streams(settings: Settings) -> AsyncIterator[Settings]:
     """Deletes this run's streams at the end, whoever created them."""
     yield settings
     await delete_streams(settings)
+
+
+@pytest.fixture(scope="session")
+def sample_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's sample MusicBrainz dump (``mbdump.tar.bz2``)."""
+    from libs.common.musicbrainz.sample import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("mbdump"))
+
+
+@pytest.fixture(scope="session")
+def musicbrainz(migrated: Settings, sample_dump: Path) -> Settings:
+    """The migrated databases with the sample dump imported into the MusicBrainz tables."""
+    import io
+
+    from libs.common.musicbrainz.importer import import_dumps
+
+    url = database_url(migrated, Database.MUSICBRAINZ)
+    asyncio.run(import_dumps(url, [sample_dump], io.StringIO()))
+    return migrated

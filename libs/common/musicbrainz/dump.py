@@ -95,7 +95,7 @@ def _read_directory(path: Path, wanted: set[str], meta: DumpMeta) -> Iterator[Ta
 
 def _read_archive(path: Path, wanted: set[str], meta: DumpMeta) -> Iterator[TableFile]:
     try:
-        archive = tarfile.open(path, mode="r|*")
+        archive = tarfile.open(path, mode="r|*")  # noqa: SIM115 (closed by the with below)
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise DumpError(f"{path}: not a readable dump archive ({exc})") from exc
     with archive:
@@ -154,15 +154,19 @@ def write(
     meta: dict[str, str],
     notes: dict[str, str] | None = None,
     spool: Path | None = None,
+    compresslevel: int = 9,
 ) -> None:
     """An ``mbdump.tar.bz2`` at ``path``: the meta files first, then each table's lines.
 
     Lines are spooled to a file (in ``spool``, default beside ``path``) because a tar header
     carries the member's size before its data.
     """
-    stamp = datetime.fromisoformat(meta["TIMESTAMP"].replace("+00", "+00:00")).timestamp()
+    stamp = datetime.fromisoformat(meta["TIMESTAMP"].strip().replace("+00", "+00:00")).timestamp()
     spool_dir = spool or path.parent
-    with bz2.open(path, "wb", compresslevel=9) as raw, tarfile.open(fileobj=raw, mode="w|") as tar:
+    with (
+        bz2.open(path, "wb", compresslevel=compresslevel) as raw,
+        tarfile.open(fileobj=raw, mode="w|") as tar,
+    ):
         for name, text in {**(notes or {}), **meta}.items():
             data = (text.rstrip("\n") + "\n").encode()
             _add(tar, name, io.BytesIO(data), len(data), stamp)

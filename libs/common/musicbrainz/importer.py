@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import tarfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from libs.common.musicbrainz.dump import DumpError, DumpMeta, TableFile
 
 STAGING = f"{schema.SCHEMA}_import"
 PREVIOUS = f"{schema.SCHEMA}_previous"
-CHUNK = 1 << 20
+CHUNK = 1 << 18
 LOCK_KEY = "acoustid musicbrainz import"
 
 
@@ -94,7 +95,7 @@ async def _chunks(file: TableFile, counter: list[int], progress: Progress) -> As
     def read(stream: IO[bytes]) -> bytes:
         try:
             return stream.read(CHUNK)
-        except (OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, ValueError, tarfile.TarError) as exc:
             raise DumpError(
                 f"{file.name} (table {file.table}), line {counter[0] + 1}: "
                 f"truncated or corrupt archive ({exc})"
