@@ -23,6 +23,7 @@ SERVICES: dict[str, tuple[str, list[str]]] = {
     "index": ("services.index.__main__", ["run"]),
 }
 
+
 def _entry(module: str) -> Callable[[list[str]], int]:
     main: Callable[[list[str]], int] = importlib.import_module(module).main
     return main

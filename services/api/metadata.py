@@ -387,9 +387,7 @@ def _recordings(
     return recordings
 
 
-def _track_release_data(
-    links: list[Link], data: MusicBrainzData, shaper: Shaper
-) -> dict[str, Any]:
+def _track_release_data(links: list[Link], data: MusicBrainzData, shaper: Shaper) -> dict[str, Any]:
     """Release groups or releases of all of a track's recordings, directly on the result."""
     rows: list[Appearance] = []
     for link in links:
