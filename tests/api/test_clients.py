@@ -18,8 +18,8 @@ import pytest
 
 from libs.chromaprint_cy.codec import decode_fingerprint
 from libs.common.db import Database, Databases
-from libs.common.devstack import DEMO_TRACKS
 from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
+from services.cli.devstack import DEMO_TRACKS
 from tests.api.conftest import Keys
 from tests.api.world import MBID_A, MBID_B, World, fp, index_fingerprints, items
 from tests.conftest import SHARED

@@ -31,7 +31,7 @@ MELODY = sample.DEMO_MBIDS["melody"]
 
 def acoustid(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "libs.common.cli", "musicbrainz", *args],
+        [sys.executable, "-m", "services.cli", "musicbrainz", *args],
         cwd=REPO,
         env={**os.environ, **settings_env(settings)},
         capture_output=True,
