@@ -13,7 +13,7 @@ from __future__ import annotations
 import bz2
 import io
 import tarfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,7 +150,7 @@ def _add(archive: tarfile.TarFile, name: str, data: IO[bytes], size: int, mtime:
 
 def write(
     path: Path,
-    tables: dict[str, Iterable[bytes]],
+    tables: Mapping[str, Iterable[bytes]],
     meta: dict[str, str],
     notes: dict[str, str] | None = None,
     spool: Path | None = None,
@@ -177,8 +177,8 @@ def write(
                 with tmp.open("wb") as out:
                     for line in lines:
                         out.write(line)
-                with tmp.open("rb") as data:
-                    _add(tar, TABLE_DIR + table, data, tmp.stat().st_size, stamp)
+                with tmp.open("rb") as spooled:
+                    _add(tar, TABLE_DIR + table, spooled, tmp.stat().st_size, stamp)
             finally:
                 tmp.unlink(missing_ok=True)
 

@@ -175,6 +175,8 @@ async def _first_seen(redis: Redis, settings: Settings, mbid: str, clock: dateti
     name = key(settings, "mbid", "unknown", mbid)
     await redis.set(name, clock.isoformat(), nx=True)
     stored = await redis.get(name)
+    if stored is None:  # expired or deleted in between: seen for the first time now
+        return clock
     return datetime.fromisoformat(stored.decode() if isinstance(stored, bytes) else stored)
 
 
