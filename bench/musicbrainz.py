@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,14 +38,14 @@ from api_lookup import (
     noisy,
     open_loop,
     pg_url,
+    teardown,
     wait_healthy,
 )
 
 from libs.chromaprint_cy.codec import encode_fingerprint
 from libs.common import migrations
 from libs.common.db import Database, database_url
-from libs.common.musicbrainz import importer, synthetic
-from libs.common.nats import delete_streams
+from libs.common.musicbrainz import dump, importer, synthetic
 
 BASELINE = "recordingids"
 METADATA = "recordings releasegroups compress"
@@ -62,6 +60,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=15.0, help="length of each measurement")
     p.add_argument("--rounds", type=int, default=2, help="measurements of each meta")
     p.add_argument("--processes", type=int, default=2, help="API processes")
+    p.add_argument("--import-only", action="store_true", help="skip the lookup measurement")
+    p.add_argument(
+        "--dump-dir", type=Path, help="keep the generated dump here, and reuse one found there"
+    )
     p.add_argument("--out", type=Path, default=RESULTS / "musicbrainz.json")
     return p
 
@@ -120,7 +122,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             await migrations.create_database(database_url(settings, db))
             await asyncio.to_thread(migrations.upgrade, settings, db)
         started = time.monotonic()
-        path = await asyncio.to_thread(synthetic.write, work / "dump", args.recordings)
+        path = (args.dump_dir or work / "dump") / "mbdump.tar.bz2"
+        if not path.exists():
+            await asyncio.to_thread(synthetic.write, path.parent, args.recordings)
         generated = time.monotonic() - started
         print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {generated:.0f} s")
         imported = await import_dump(database_url(settings, Database.MUSICBRAINZ), path)
@@ -128,6 +132,17 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             f"imported {imported['rows']:,} rows: COPY {imported['copy_rows_per_s']:,.0f} rows/s,"
             f" whole import {imported['total_rows_per_s']:,.0f} rows/s"
         )
+        result: dict[str, Any] = {
+            "recordings": args.recordings,
+            "tracks_in_dump": args.recordings * 2,
+            "dump_mb": path.stat().st_size / 1e6,
+            "generate_seconds": generated,
+            "decompressor": dump.decompressor() or "python bz2",
+            "import": imported,
+            "cpus": os.cpu_count(),
+        }
+        if args.import_only:
+            return result
         rng = np.random.default_rng(1)
         prints = rng.integers(0, 2**32, (args.tracks, ITEMS), dtype=np.uint32)
         ids, client, _ = await load_database(settings, prints)
@@ -170,45 +185,32 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             }
             for meta, results in runs.items()
         }
-        return {
-            "recordings": args.recordings,
-            "tracks_in_dump": args.recordings * 2,
-            "dump_mb": path.stat().st_size / 1e6,
-            "generate_seconds": generated,
-            "import": imported,
-            "lookup": {
-                "rate": args.rate,
-                "acoustids": args.tracks,
-                "index_docs": args.docs,
-                "api_processes": args.processes,
-                "runs": runs,
-                "summary": summary,
-                "p50_added_ms": summary[METADATA]["p50_ms"] - summary[BASELINE]["p50_ms"],
-            },
-            "cpus": os.cpu_count(),
+        result["lookup"] = {
+            "rate": args.rate,
+            "acoustids": args.tracks,
+            "index_docs": args.docs,
+            "api_processes": args.processes,
+            "runs": runs,
+            "summary": summary,
+            "p50_added_ms": summary[METADATA]["p50_ms"] - summary[BASELINE]["p50_ms"],
         }
+        return result
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(10)
-        for db in Database:
-            await migrations.drop_database(database_url(settings, db))
-        await delete_streams(settings)
-        shutil.rmtree(work, ignore_errors=True)
+        await teardown(procs, settings, work)
 
 
 def main() -> int:
     args = parser().parse_args()
     result = asyncio.run(bench(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if "lookup" not in result:
+        return 0
     lookup = result["lookup"]
     print(f"{'meta':<36} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  (at {lookup['rate']:.0f}/s)")
     for meta, s in lookup["summary"].items():
         print(f"{meta:<36} {s['p50_ms']:>8.1f} {s['p99_ms']:>8.1f} {s['errors']:>7}")
     print(f"p50 added by the metadata: {lookup['p50_added_ms']:.2f} ms")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 
