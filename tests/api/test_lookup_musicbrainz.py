@@ -209,3 +209,16 @@ async def test_recording_names_for_pages(settings_api: Settings, musicbrainz: Se
         ),
         DEMO_MBIDS["noise"]: mb.RecordingName(STATIC, "Melody Under Static", "Static Orchard"),
     }
+
+
+async def test_usermeta_when_the_response_has_no_musicbrainz_data(
+    client: httpx.AsyncClient, keys: Keys, tracks: None
+) -> None:
+    """Alone, the unknown MBID's track shows its submitted tags; in the batch above, where
+    other tracks have MusicBrainz data, it does not (acoustid.org decides per response)."""
+    params = {"client": keys.client, "trackid": TRACK_IDS["unknown"], "meta": "recordings usermeta"}
+    response = await client.post("/v2/lookup", data=params)
+    assert response.json()["results"][0]["recordings"] == [
+        {"id": UNKNOWN},
+        {"title": "Tagged title", "artists": ["Tagged artist"]},
+    ]
