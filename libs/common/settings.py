@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     )
     ingest_database_url: str = Field(f"{DEFAULT_PG}/acoustid_ingest", description="ingest database")
     musicbrainz_database_url: str = Field(
-        f"{DEFAULT_PG}/acoustid_musicbrainz", description="MusicBrainz tables (read only)"
+        "",
+        description="database holding the MusicBrainz tables (schema musicbrainz); empty: the"
+        " app database",
     )
     database_pool_size: int = Field(10, ge=1, description="connections per engine")
     database_pool_timeout: float = Field(2.0, gt=0, description="seconds to wait for a connection")

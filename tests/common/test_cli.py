@@ -26,7 +26,19 @@ def test_db_current_names_each_database_at_head(migrated: Settings) -> None:
     result = acoustid("db", "current", env={**os.environ, **settings_env(migrated)})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines == ["app: 0001_app", "fingerprint: 0003_fingerprint", "ingest: 0001_ingest"]
+    assert lines == [
+        "app: 0001_app",
+        "fingerprint: 0003_fingerprint",
+        "ingest: 0001_ingest",
+        "musicbrainz: 0001_musicbrainz",
+    ]
+
+
+def test_musicbrainz_import_of_a_missing_file_says_so_and_changes_nothing() -> None:
+    result = acoustid("musicbrainz", "import", "no/such/mbdump.tar.bz2")
+    assert result.returncode == 1
+    assert "no/such/mbdump.tar.bz2: no such file or directory" in result.stderr
+    assert "nothing changed" in result.stderr
 
 
 def test_unknown_service_is_a_usage_error() -> None:
@@ -45,7 +57,7 @@ def test_help_lists_every_command() -> None:
     result = acoustid("--help")
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")}
-    assert {"run", "db", "dev", "fpcalc", "index", "application"} <= listed
+    assert {"run", "db", "dev", "fpcalc", "index", "application", "musicbrainz"} <= listed
 
 
 def test_fpcalc_loads_no_database_web_or_service_code() -> None:
