@@ -20,7 +20,7 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 
-from libs.common import direct_routes
+from libs.common import access_log, direct_routes
 from libs.common.direct_routes import DirectRoute
 from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.ratelimit import RateLimiter
@@ -80,6 +80,7 @@ class Call:
         if application_id is None:
             raise WebServiceError(ErrorCode.INVALID_APIKEY)
         self.application_id = application_id
+        access_log.note_application(application_id)
         return application_id
 
     async def account(self, name: str = "user", cached: bool = True) -> int:
@@ -153,11 +154,13 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
             fmt, callback = _format(params)
         call = Call(request, params, api, client_ip(request), fmt)
         parsed = await endpoint.parse(call)
-        metrics.REQUESTS.labels(str(call.application_id), endpoint.name).inc()
+        metrics.REQUESTS.labels(metrics.app_label(call.application_id), endpoint.name).inc()
         if api.limiter is not None and not call.has_cluster_secret():
             refusal = await api.limiter.check(call.application_id, call.ip)
             if refusal is not None:
-                metrics.RATE_LIMITED.labels(refusal.bucket, str(call.application_id)).inc()
+                metrics.RATE_LIMITED.labels(
+                    refusal.bucket, metrics.app_label(call.application_id)
+                ).inc()
                 headers["Retry-After"] = str(refusal.retry_after)
                 raise WebServiceError(ErrorCode.TOO_MANY_REQUESTS, refusal.rate)
         payload = await endpoint.run(call, parsed)

@@ -110,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Fingerprint index: fpindex's HTTP API over a Cython kernel",
         on_start=on_start,
         on_stop=on_stop,
+        docs=True,
     )
     app.state.index = state
     install(app, state)
