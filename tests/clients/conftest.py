@@ -101,7 +101,7 @@ def stack(
     }
     try:
         for proc in procs.values():
-            proc.start(timeout=60)
+            proc.start(timeout=120)
         yield Stack(settings, procs, applications, asyncio.run(_user_key(settings)))
     finally:
         for proc in procs.values():
