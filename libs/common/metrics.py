@@ -7,6 +7,7 @@ writes the access log line (``libs.common.access_log``).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import MutableMapping
@@ -22,10 +23,13 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from libs.common import access_log
 from libs.common.logging import new_request_id, request_id
+
+log = logging.getLogger(__name__)
 
 REQUESTS = Counter(
     "http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
@@ -91,6 +95,9 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except ClientDisconnect:
+            # Nobody is left to answer; a traceback would only hide real errors in the log.
+            log.info("%s %s: the client went away", scope.get("method"), scope.get("path"))
         finally:
             seconds = time.perf_counter() - start
             route, method, path = _route_of(scope), scope.get("method", ""), scope["path"]

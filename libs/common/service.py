@@ -25,6 +25,7 @@ from libs.common.docs import docs_router
 from libs.common.health import Health, add_database, add_nats, add_redis, health_router
 from libs.common.metrics import ObservabilityMiddleware, metrics_router
 from libs.common.redis import create_redis
+from libs.common.routing import Dispatcher, Route, document
 from libs.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -102,9 +103,17 @@ def create_service_app(
     description: str,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    routes: Sequence[Route] = (),
+    fallback_routes: Sequence[Route] = (),
     docs: bool = False,
 ) -> FastAPI:
     """An app with health, metrics and request ids; ``app.state.resources`` holds the rest.
+
+    ``routes`` and ``fallback_routes`` are the service's own table
+    (:mod:`libs.common.routing`), both in ``/openapi.json``. ``routes`` are answered before
+    FastAPI's router, inside every middleware (this one's and any the service adds after);
+    ``fallback_routes`` after FastAPI's own routes, for templates such as ``/{index}`` that
+    would otherwise shadow ``/metrics``.
 
     With ``docs`` the service serves ``/openapi.json``, ``/docs`` and ``/redoc`` (assets
     included, no CDN); without, none of them: a schema with no documented routes is noise.
@@ -139,6 +148,12 @@ def create_service_app(
     app.state.resources = resources
     app.include_router(health_router(resources.health))
     app.include_router(metrics_router())
+    for route in fallback_routes:
+        app.add_route(route.path, route.handler, list(route.methods or ()), include_in_schema=False)
+    if routes:
+        app.add_middleware(Dispatcher, routes=routes)
+    if routes or fallback_routes:
+        document(app, [*routes, *fallback_routes])
     app.add_middleware(
         ObservabilityMiddleware,
         service=resources.name,

@@ -15,10 +15,13 @@ SAMPLES: dict[type, tuple[str, object]] = {
     int: ("7", 7),
     float: ("0.5", 0.5),
     Path: ("/tmp/acoustid-x", Path("/tmp/acoustid-x")),
+    bool: ("false", False),
 }
 LISTS = {"nats_servers", "index_urls", "index_peers"}
 SPECIAL: dict[str, tuple[str, object]] = {
     "log_level": ("debug", "DEBUG"),
+    "env": ("development", "development"),
+    "trusted_proxies": ("10.0.0.1, 192.168.0.0/16", ["10.0.0.1", "192.168.0.0/16"]),
     "rate_limit_overrides": (
         "application.3=20, ip.10.0.0.1=5",
         ["application.3=20", "ip.10.0.0.1=5"],
