@@ -51,6 +51,7 @@ def write(
     seconds: float,
     facts: RequestFacts,
     user_agent: str | None,
+    request_id: str,
 ) -> None:
     log.info(
         "%s %s %d",
@@ -64,5 +65,6 @@ def write(
             "duration_ms": round(seconds * 1000, 2),
             "app_id": facts.application_id,
             "user_agent": user_agent,
+            "request_id": request_id,  # also when a handler formats the record later
         },
     )

@@ -104,7 +104,7 @@ class ObservabilityMiddleware:
             REQUESTS.labels(self.service, method, route, str(status)).inc()
             DURATION.labels(self.service, route).observe(seconds)
             if access_log.wanted(self.access_log_rate, path, status):
-                access_log.write(method, path, status, seconds, facts, _user_agent(scope))
+                access_log.write(method, path, status, seconds, facts, _user_agent(scope), rid)
             access_log.current.reset(facts_token)
             request_id.reset(token)
 
