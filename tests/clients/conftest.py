@@ -17,12 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from libs.common.apikeys import generate_api_key
-from libs.common.db import Database, Databases
-from libs.common.models.app import Account
 from libs.common.nats import delete_streams
 from libs.common.settings import Settings
-from tests.api.conftest import api_settings
+from tests.api.conftest import api_settings, create_keys
 from tests.conftest import REPO, free_port, settings_env
 from tests.processes import ServiceProcess
 
@@ -53,18 +50,6 @@ def acoustid_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[
         text=True,
         timeout=120,
     )
-
-
-async def _user_key(settings: Settings) -> str:
-    databases = Databases(settings)
-    try:
-        async with databases.session(Database.APP) as session:
-            account = Account(name="Client tests", apikey=generate_api_key())
-            session.add(account)
-            await session.commit()
-            return account.apikey
-    finally:
-        await databases.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +87,7 @@ def stack(
     try:
         for proc in procs.values():
             proc.start(timeout=120)
-        yield Stack(settings, procs, applications, asyncio.run(_user_key(settings)))
+        yield Stack(settings, procs, applications, asyncio.run(create_keys(settings)).user)
     finally:
         for proc in procs.values():
             proc.stop()
