@@ -556,6 +556,69 @@ OTHER_ROUTES: list[tuple[str, frozenset[str], IndexHandler, str]] = [
 ]
 
 
+_TERMS = {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 0xFFFFFFFF}}
+_SEARCH = {
+    "type": "object",
+    "required": ["query"],
+    "properties": {
+        "query": {**_TERMS, "maxItems": MAX_QUERY_TERMS},
+        "limit": {"type": "integer", "default": DEFAULT_LIMIT},
+        "min_score": {"type": "integer", "minimum": 0},
+        "score_pct": {"type": "integer", "minimum": 0, "maximum": 100},
+        "timeout": {"type": "integer", "minimum": 0, "default": DEFAULT_TIMEOUT_MS},
+    },
+}
+_CHANGE = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {
+        "insert": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "hashes": _TERMS},
+        },
+        "delete": {"type": "object", "properties": {"id": {"type": "integer"}}},
+        "set_metadata": {"type": "object", "properties": {"entries": {"type": "array"}}},
+    },
+}
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("/{index}/_search", "post"): _SEARCH,
+    ("/{index}/_msearch", "post"): {
+        "type": "object",
+        "required": ["queries"],
+        "properties": {
+            "queries": {"type": "array", "items": _SEARCH, "maxItems": MAX_QUERIES},
+            "timeout": {"type": "integer", "minimum": 0},
+        },
+    },
+    ("/{index}/_update", "post"): {
+        "type": "object",
+        "required": ["changes"],
+        "properties": {
+            "changes": {"type": "array", "items": _CHANGE},
+            "metadata": {"type": "object"},
+            "expected_version": {"type": "integer"},
+        },
+    },
+    ("/{index}/{id}", "put"): {"type": "object", "properties": {"hashes": _TERMS}},
+    ("/{index}", "put"): {
+        "type": "object",
+        "properties": {
+            "expect_does_not_exist": {"type": "boolean"},
+            "generation": {"type": "integer"},
+        },
+    },
+}
+"""Request bodies as the schema documents them (JSON spelling; msgpack uses first letters)."""
+
+
+def _request_body(path: str, method: str) -> dict[str, Any]:
+    schema = BODIES.get((path, method))
+    if schema is None:
+        return {}
+    return {"requestBody": {"content": {JSON: {"schema": schema}, MSGPACK: {"schema": schema}}}}
+
+
 RESPONSES = {
     "200": {"description": "Success; data as JSON or msgpack, as Accept (else the body) asks"},
     "default": {"description": 'An fpindex error: {"error": "Name"}'},
@@ -577,7 +640,12 @@ def _route(
 
     operation = {"summary": summary, "parameters": path_parameters(path), "responses": RESPONSES}
     documented = methods - {"HEAD"} if summary else set()
-    return Route(path, handle, methods, {m.lower(): operation for m in documented})
+    return Route(
+        path,
+        handle,
+        methods,
+        {m.lower(): {**operation, **_request_body(path, m.lower())} for m in documented},
+    )
 
 
 def routes(state: IndexState) -> tuple[list[Route], list[Route]]:
