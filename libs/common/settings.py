@@ -190,6 +190,9 @@ class Settings(BaseSettings):
 
     # Logging.
     log_level: str = Field("INFO", description="root log level")
+    access_log_sample_rate: float = Field(
+        1.0, ge=0, le=1, description="share of requests written to the access log (0 = off)"
+    )
 
     @field_validator(
         "nats_servers",
