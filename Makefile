@@ -5,7 +5,7 @@ SERVICE ?= api
 PYTEST_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: dev run test lint bench compose-config install build system-deps clean
+.PHONY: dev run test lint bench compose-config install build system-deps clean dr-drill k8s-render
 
 $(VENV)/.installed: pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,13 +36,22 @@ test: system-deps build
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs services
+	$(VENV)/bin/mypy libs services deploy
 
 bench: system-deps build
 	set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
 compose-config:
 	sh .ci/compose-config
+
+# Backup, crash, restore on a private local stack; prints RTO and RPO (docs/operations.md).
+dr-drill: system-deps build
+	$(PY) -m deploy.backup.drill $(DRILL_ARGS)
+
+# The Kubernetes objects of one overlay: make k8s-render OVERLAY=production|dev
+OVERLAY ?= production
+k8s-render: install
+	$(PY) -m deploy.k8s.render deploy/k8s/overlays/$(OVERLAY)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

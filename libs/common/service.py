@@ -83,9 +83,13 @@ def build_resources(
     databases: Sequence[Database],
     uses_redis: bool,
     uses_nats: bool,
+    read_replicas: bool = False,
 ) -> Resources:
-    """Resources with the health checks of exactly the dependencies named."""
-    resources = Resources(settings=settings, name=name, databases=Databases(settings))
+    """Resources with the health checks of exactly the dependencies named; with
+    ``read_replicas`` reads (and ``/_health_ro``) go to the ``*_RO`` database URLs."""
+    resources = Resources(
+        settings=settings, name=name, databases=Databases(settings, read_replicas)
+    )
     for db in databases:
         add_database(resources.health, resources.databases, db)
     if uses_redis:

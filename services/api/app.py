@@ -44,7 +44,9 @@ async def _not_found(request: Request, exc: Exception) -> HTMLResponse:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    resources = build_resources(settings, "api", DATABASES, uses_redis=True, uses_nats=True)
+    resources = build_resources(
+        settings, "api", DATABASES, uses_redis=True, uses_nats=True, read_replicas=True
+    )
     index = IndexClient.from_settings(settings)
 
     counters = (
