@@ -21,6 +21,10 @@ if [ -z "${BASE_IMAGE:-}" ]; then
   fi
 fi
 export BASE_IMAGE
+# pip in the build trusts what this host trusts beyond Debian's bundle (an egress proxy).
+for crt in /usr/local/share/ca-certificates/*.crt; do
+  [ -f "$crt" ] && cp "$crt" "$here/extra-ca/"
+done
 echo "building the stack's images FROM $BASE_IMAGE"
 # Secrets need not exist to build, but compose reads the file: make them if missing.
 "$here/secrets.sh" >/dev/null
