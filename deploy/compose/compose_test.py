@@ -12,6 +12,7 @@ torn down at the end (``KEEP=1`` leaves it running). Timings go to stdout and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -180,7 +181,9 @@ class Client:
     def imported(self, ids: list[int]) -> dict[int, str] | None:
         """Submission id -> AcoustID once every one of ``ids`` is imported, else None."""
         body = self.call("/v2/submission_status", {"client": self.client, "id": ids})
-        done = {s["id"]: s["result"]["id"] for s in body["submissions"] if s["status"] == "imported"}
+        done = {
+            s["id"]: s["result"]["id"] for s in body["submissions"] if s["status"] == "imported"
+        }
         return done if len(done) == len(ids) else None
 
     def lookup(self, prints: list[str]) -> list[list[dict[str, Any]]]:
@@ -280,7 +283,9 @@ def run(stack: Stack, timings: dict[str, float]) -> dict[str, Any]:
     prom = Prometheus(f"http://127.0.0.1:{stack.ports['prometheus']}")
     with step("Prometheus scrapes every replica", timings):
         facts["targets_up"] = poll("every scrape target up", 120, prom.all_up)
-        facts["api_replicas_serving"] = len(poll("both api replicas serving", 60, lambda: serving(prom)))
+        facts["api_replicas_serving"] = len(
+            poll("both api replicas serving", 60, lambda: serving(prom))
+        )
     with step("restart a worker and an index replica mid-batch", timings):
         ids = client.submit(second)
         worker, index = stack.container_of("worker"), stack.container_of("index-0a")
@@ -309,10 +314,8 @@ def main() -> int:
         result["result"] = f"fail: {exc}"
         print(f"FAILED: {exc}", file=sys.stderr)
         for service in ("migrate", "api", "worker", "index-0a", "prometheus"):
-            try:
+            with contextlib.suppress(RuntimeError):
                 print(stack.logs(service)[-2000:], file=sys.stderr)
-            except RuntimeError:
-                pass
     finally:
         if os.environ.get("KEEP") != "1":
             with step("tear down", timings):

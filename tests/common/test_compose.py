@@ -190,7 +190,9 @@ def test_data_lives_in_named_volumes_and_secrets_in_files() -> None:
 
 def test_every_build_target_exists() -> None:
     targets = set(re.findall(r"^FROM \S+ AS ([\w-]+)$", DOCKERFILE, re.M))
-    infra = set(re.findall(r"^FROM \S+ AS ([\w-]+)$", (COMPOSE / "infra/Dockerfile").read_text(), re.M))
+    infra = set(
+        re.findall(r"^FROM \S+ AS ([\w-]+)$", (COMPOSE / "infra/Dockerfile").read_text(), re.M)
+    )
     for name, svc in SERVICES.items():
         build = svc["build"]
         wanted = targets if build["dockerfile"] == "deploy/compose/Dockerfile" else infra

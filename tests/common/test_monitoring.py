@@ -90,7 +90,9 @@ def test_alerts_and_dashboard_name_only_exported_metrics() -> None:
 
 def test_the_dashboard_shows_what_the_issue_asks() -> None:
     dashboard = json.loads((CONFIG / "grafana-dashboard.json").read_text())
-    shown = {name for p in dashboard["panels"] for t in p["targets"] for name in referenced(t["expr"])}
+    shown = {
+        name for p in dashboard["panels"] for t in p["targets"] for name in referenced(t["expr"])
+    }
     assert {
         "api_requests_total",
         "api_request_duration_seconds_bucket",
