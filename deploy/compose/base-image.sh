@@ -27,7 +27,7 @@ debootstrap --variant=minbase bookworm "$root" "$mirror"
 # What debian:bookworm-slim also drops or sets: caches, docs and an apt that keeps no .debs.
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
   "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/locale/*
-printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
+printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\nDir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n' \
   > "$root"/etc/apt/apt.conf.d/90acoustid-no-recommends
 printf 'path-exclude /usr/share/doc/*\npath-exclude /usr/share/man/*\npath-exclude /usr/share/locale/*\n' \
   > "$root"/etc/dpkg/dpkg.cfg.d/90acoustid-slim

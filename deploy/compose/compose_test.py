@@ -89,7 +89,12 @@ class Stack:
         return done.stdout
 
     def containers(self) -> list[dict[str, Any]]:
-        ids = self.compose("ps", "-a", "-q").split()
+        # docker itself, not docker-compose: polled every few seconds on a loaded machine.
+        label = f"label=com.docker.compose.project={self.project}"
+        listed = subprocess.run(
+            ["docker", "ps", "-a", "-q", "--filter", label], capture_output=True, text=True
+        )
+        ids = listed.stdout.split()
         if not ids:
             return []
         out = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True)
@@ -125,7 +130,7 @@ class Stack:
         while problems := self.unhealthy():
             if time.monotonic() > deadline:
                 raise RuntimeError("not healthy: " + "; ".join(problems))
-            time.sleep(2)
+            time.sleep(5)
 
     def logs(self, service: str) -> str:
         return self.compose("logs", "--no-color", "--tail", "40", service)
@@ -161,8 +166,8 @@ class Client:
         )
         self.user, self.client = account["api_key"], app["api_key"]
 
-    def internal(self, name: str, **params: str) -> dict[str, Any]:
-        return self.call(f"/v2/internal/{name}", params)
+    def internal(self, endpoint: str, /, **params: str) -> dict[str, Any]:
+        return self.call(f"/v2/internal/{endpoint}", params)
 
     def call(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         resp = self.http.post(path, data=params)
