@@ -49,9 +49,20 @@ EXPECTED = {
     "worker": 2,
     "cron": 1,
     "prometheus": 1,
+    "postgres-exporter": 1,
+    "redis-exporter": 1,
 }
 # Prometheus jobs -> targets it must scrape (every replica).
-SCRAPED = {"api": 2, "web": 2, "worker": 2, "cron": 1, "index": 4, "prometheus": 1}
+SCRAPED = {
+    "api": 2,
+    "web": 2,
+    "worker": 2,
+    "cron": 1,
+    "index": 4,
+    "postgres": 1,
+    "redis": 1,
+    "prometheus": 1,
+}
 BATCH = 20
 DURATION = 180
 T = TypeVar("T")

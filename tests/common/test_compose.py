@@ -25,8 +25,10 @@ PROMETHEUS: dict[str, Any] = yaml.safe_load((COMPOSE / "config" / "prometheus.ym
 DOCKERFILE = (COMPOSE / "Dockerfile").read_text()
 # Services that run once and exit, so neither a health check nor a scrape applies.
 ONE_OFF = {"migrate", "tools"}
-# Servers from Debian packages with no Prometheus endpoint of their own.
-UNSCRAPED = {"postgres", "redis", "nats", "proxy"}
+# Servers from Debian packages with no Prometheus endpoint (and no exporter in Debian: NATS;
+# the proxy's traffic is the api's and web's, which are scraped themselves).
+UNSCRAPED = {"nats", "proxy"}
+EXPORTED_BY = {"postgres": "postgres-exporter", "redis": "redis-exporter"}
 DEFAULTS = Settings()
 PORTS = {
     "api": DEFAULTS.api_port,
@@ -71,12 +73,13 @@ def command_of(name: str) -> list[str]:
 
 
 def scraped() -> dict[str, tuple[str, int]]:
-    """DNS name -> (job, port) for every name Prometheus resolves (a static job: its name)."""
+    """Host name -> (job, port) for every target Prometheus scrapes (itself: its job name)."""
     out = {}
     for job in PROMETHEUS["scrape_configs"]:
         for static in job.get("static_configs", []):
             for target in static["targets"]:
-                out[job["job_name"]] = (job["job_name"], int(target.rsplit(":", 1)[1]))
+                host, port = target.rsplit(":", 1)
+                out[job["job_name"] if host == "localhost" else host] = (job["job_name"], int(port))
         for sd in job.get("dns_sd_configs", []):
             for dns_name in sd["names"]:
                 out[dns_name] = (job["job_name"], sd["port"])
@@ -97,9 +100,17 @@ def test_every_long_running_service_has_a_health_check(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(set(long_running()) - UNSCRAPED))
 def test_every_service_is_a_prometheus_target_on_its_port(name: str) -> None:
     targets = scraped()
-    assert name in targets, f"prometheus.yml does not scrape {name}"
-    _, port = targets[name]
-    assert port == PORTS.get(SERVICES[name]["build"]["target"], 9090)
+    target = EXPORTED_BY.get(name, name)
+    assert target in targets, f"prometheus.yml does not scrape {target}"
+    _, port = targets[target]
+    exposed = re.search(
+        rf"AS {SERVICES[target]['build']['target']}$.*?^EXPOSE ([\d ]+)$",
+        (
+            COMPOSE / SERVICES[target]["build"]["dockerfile"].split("deploy/compose/")[-1]
+        ).read_text(),
+        re.M | re.S,
+    )
+    assert exposed and str(port) in exposed.group(1).split(), f"{target} listens elsewhere"
 
 
 @pytest.mark.parametrize("name", sorted(set(project_services()) - {"tools"}))
@@ -127,7 +138,7 @@ def test_the_seed_profiles() -> None:
     assert profiles["frontend"] == {"api", "web", "proxy"}
     assert profiles["backend"] == {"index-0a", "index-0b", "index-1a", "index-1b", "worker", "cron"}
     assert profiles["tools"] == {"tools"}
-    assert profiles["monitoring"] == {"prometheus"}
+    assert profiles["monitoring"] == {"prometheus", "postgres-exporter", "redis-exporter"}
     assert profiles["(always)"] == {"postgres", "redis", "nats", "migrate"}
     assert {name: SERVICES[name].get("scale", 1) for name in ("api", "web", "worker", "cron")} == {
         "api": 2,
