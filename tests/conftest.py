@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.common import localservers, migrations
 from libs.common.db import Database, database_url
@@ -23,6 +24,22 @@ from libs.common.settings import DEFAULT_PG, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ACOUSTID_SHARED_DIR", REPO.parent / "shared"))
+
+
+class Stamp:
+    """A middleware that adds ``x-stamp: 1`` to every answer: added to an app the public way,
+    it shows which answers pass through the app's middleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-stamp", b"1")]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
 
 
 def free_port() -> int:
@@ -78,15 +95,19 @@ def settings(run_id: str, local_servers: list[localservers.Server]) -> Settings:
 
 @pytest.fixture(scope="session")
 def migrated(settings: Settings) -> Iterator[Settings]:
-    """The three test databases created and at head; dropped when the session ends."""
-    for db in Database:
-        url = database_url(settings, db)
+    """The test databases created and at head; dropped when the session ends.
+
+    Created before any is migrated: the MusicBrainz tables share the app database.
+    """
+    urls = {database_url(settings, db) for db in Database}
+    for url in urls:
         asyncio.run(migrations.drop_database(url))
         asyncio.run(migrations.create_database(url))
+    for db in Database:
         migrations.upgrade(settings, db)
     yield settings
-    for db in Database:
-        asyncio.run(migrations.drop_database(database_url(settings, db)))
+    for url in urls:
+        asyncio.run(migrations.drop_database(url))
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +115,23 @@ async def nats_streams(settings: Settings) -> AsyncIterator[Settings]:
     """Deletes this run's streams at the end, whoever created them."""
     yield settings
     await delete_streams(settings)
+
+
+@pytest.fixture(scope="session")
+def sample_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's sample MusicBrainz dump (``mbdump.tar.bz2``)."""
+    from libs.common.musicbrainz.sample import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("mbdump"))
+
+
+@pytest.fixture(scope="session")
+def musicbrainz(migrated: Settings, sample_dump: Path) -> Settings:
+    """The migrated databases with the sample dump imported into the MusicBrainz tables."""
+    import io
+
+    from libs.common.musicbrainz.importer import import_dumps
+
+    url = database_url(migrated, Database.MUSICBRAINZ)
+    asyncio.run(import_dumps(url, [sample_dump], io.StringIO()))
+    return migrated

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     )
     ingest_database_url: str = Field(f"{DEFAULT_PG}/acoustid_ingest", description="ingest database")
     musicbrainz_database_url: str = Field(
-        f"{DEFAULT_PG}/acoustid_musicbrainz", description="MusicBrainz tables (read only)"
+        "",
+        description="database holding the MusicBrainz tables (schema musicbrainz); empty: the"
+        " app database",
     )
     database_pool_size: int = Field(10, ge=1, description="connections per engine")
     database_pool_timeout: float = Field(2.0, gt=0, description="seconds to wait for a connection")
@@ -65,6 +67,12 @@ class Settings(BaseSettings):
 
     # Listening addresses.
     host: str = Field("127.0.0.1", description="address every service binds")
+    http_header_timeout: float = Field(
+        10.0, gt=0, description="seconds a client has to send a request's headers"
+    )
+    http_body_timeout: float = Field(
+        30.0, gt=0, description="seconds a client has to send a request's body after its headers"
+    )
     api_port: int = Field(5000, ge=0, le=65535, description="web service port")
     api_processes: int = Field(
         1, ge=1, le=64, description="API processes sharing the port; one saturates one core"
@@ -89,6 +97,9 @@ class Settings(BaseSettings):
     )
     index_checkpoint_age: float = Field(
         60.0, gt=0, description="seconds an unfrozen write may wait for its checkpoint"
+    )
+    index_secret: str = Field(
+        "", description="when set, the index's HTTP writes need it in X-Index-Secret"
     )
     index_peers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -179,6 +190,9 @@ class Settings(BaseSettings):
 
     # Logging.
     log_level: str = Field("INFO", description="root log level")
+    access_log_sample_rate: float = Field(
+        1.0, ge=0, le=1, description="share of requests written to the access log (0 = off)"
+    )
 
     # Error reporting (Sentry); nothing is sent while the DSN is empty.
     sentry_dsn: str = Field("", description="Sentry DSN; errors and exceptions are reported there")

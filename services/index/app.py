@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from libs.common.service import Resources, build_resources, create_service_app
 from libs.common.settings import Settings
 from services.index import legacy, manifest, metrics
-from services.index.api import IndexState, install
+from services.index.api import IndexState, routes
 from services.index.replication import Replicator, bootstrap
 from services.index.store import Store, lock_directory
 
@@ -54,7 +54,11 @@ async def open_store(settings: Settings) -> Store:
 
 def create_app(settings: Settings) -> FastAPI:
     resources = build_resources(settings, "index", [], uses_redis=False, uses_nats=True)
-    state = IndexState(name=settings.index_name, write_timeout=settings.index_timeout * 10)
+    state = IndexState(
+        name=settings.index_name,
+        write_timeout=settings.index_timeout * 10,
+        secret=settings.index_secret,
+    )
     tasks: list[asyncio.Task[None]] = []
     servers: list[asyncio.Server] = []
     locks: list[int] = []
@@ -104,13 +108,16 @@ def create_app(settings: Settings) -> FastAPI:
         for fd in locks:
             os.close(fd)
 
+    searches, others = routes(state)
     app = create_service_app(
         resources,
         title="AcoustID index",
         description="Fingerprint index: fpindex's HTTP API over a Cython kernel",
         on_start=on_start,
         on_stop=on_stop,
+        docs=True,
+        routes=searches,
+        fallback_routes=others,
     )
     app.state.index = state
-    install(app, state)
     return app
