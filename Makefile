@@ -5,7 +5,8 @@ SERVICE ?= api
 PYTEST_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: dev run test lint bench compose-config install build system-deps clean dr-drill k8s-render
+.PHONY: dev run test lint bench compose-config install build system-deps clean \
+	dr-drill k8s-render compose-images compose-up compose-down compose-test
 
 $(VENV)/.installed: pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -52,6 +53,27 @@ dr-drill: system-deps build
 OVERLAY ?= production
 k8s-render: install
 	$(PY) -m deploy.k8s.render deploy/k8s/overlays/$(OVERLAY)
+
+# The stack in containers (deploy/compose): needs dockerd and docker-compose (>= 1.29).
+# BASE_IMAGE=debian:bookworm-slim by default; without Docker Hub images.sh builds a local one.
+COMPOSE ?= docker-compose
+COMPOSE_PROJECT ?= acoustid
+COMPOSE_RUN = $(COMPOSE) -p $(COMPOSE_PROJECT) -f deploy/compose/docker-compose.yml \
+	--profile frontend --profile backend --profile monitoring
+
+compose-images:
+	COMPOSE="$(COMPOSE)" sh deploy/compose/images.sh
+
+compose-up: compose-images
+	sh deploy/compose/secrets.sh
+	$(COMPOSE_RUN) up -d
+	$(COMPOSE_RUN) ps
+
+compose-down:
+	$(COMPOSE_RUN) down
+
+compose-test: build compose-images
+	COMPOSE="$(COMPOSE)" $(PY) deploy/compose/compose_test.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -203,6 +203,14 @@ class Settings(BaseSettings):
         1.0, ge=0, le=1, description="share of requests written to the access log (0 = off)"
     )
 
+    # Error reporting (Sentry); nothing is sent while the DSN is empty.
+    sentry_dsn: str = Field("", description="Sentry DSN; errors and exceptions are reported there")
+    sentry_environment: str = Field("production", description="Sentry environment tag")
+    sentry_sample_rate: float = Field(1.0, ge=0, le=1, description="share of errors reported")
+    sentry_traces_sample_rate: float = Field(
+        0.0, ge=0, le=1, description="share of requests traced (performance monitoring)"
+    )
+
     @field_validator(
         "nats_servers",
         "index_urls",
