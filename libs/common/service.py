@@ -101,8 +101,12 @@ def create_service_app(
     description: str,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    api_docs: bool = True,
 ) -> FastAPI:
-    """An app with health, metrics and request ids; ``app.state.resources`` holds the rest."""
+    """An app with health, metrics and request ids; ``app.state.resources`` holds the rest.
+
+    ``api_docs=False`` drops FastAPI's ``/docs``, ``/redoc`` and ``/openapi.json`` (the
+    website has pages of its own at those paths, and Swagger UI loads from a CDN)."""
     uses_nats = any(dep.name == "nats" for dep in resources.health.dependencies)
 
     @asynccontextmanager
@@ -120,7 +124,8 @@ def create_service_app(
             await resources.close()
             log.info("%s stopped", resources.name)
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    docs = {} if api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title=title, description=description, lifespan=lifespan, **docs)
     app.state.resources = resources
     app.include_router(health_router(resources.health))
     app.include_router(metrics_router())

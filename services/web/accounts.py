@@ -65,7 +65,7 @@ async def login_form(
     return await _login_page(request, return_url=return_url, errors=[error] if error else [])
 
 
-async def _mark_signed_in(request: Request, account_id: int) -> None:
+async def mark_signed_in(request: Request, account_id: int) -> None:
     async with resources(request).databases.session(Database.APP) as session:
         await session.execute(
             update(Account).where(Account.id == account_id).values(lastlogin=func.now())
@@ -101,7 +101,7 @@ async def login(request: Request, form: FormData = Depends(verified_form)) -> Re
             request, 400, email=email, return_url=return_url, errors=[WRONG_PASSWORD]
         )
     await signin_limit.clear_account(res.redis, res.settings, email)
-    await _mark_signed_in(request, account.id)
+    await mark_signed_in(request, account.id)
     return RedirectResponse(safe_return_url(return_url), status_code=303)
 
 

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from libs.common.db import Database
 from libs.common.service import build_resources, create_service_app
 from libs.common.settings import Settings
-from services.web import accounts, admin, applications, pages
+from services.web import accounts, admin, applications, mb_login, pages
 from services.web.auth import SignInRequired
 from services.web.sessions import SessionMiddleware
 from services.web.templating import render
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
         resources,
         title="AcoustID website",
         description="Accounts, API keys, applications, track pages and statistics.",
+        api_docs=False,
     )
     app.add_middleware(
         SessionMiddleware,
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(accounts.router)
+    app.include_router(mb_login.router)
     app.include_router(applications.router)
     app.include_router(admin.router)
     # web-browse's routers (track pages, upload, moderation, stats) are included below.
