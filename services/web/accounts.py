@@ -34,6 +34,13 @@ from services.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 WRONG_PASSWORD = "Wrong email address or password."
+LOGIN_ERRORS = {
+    "invalid": "The sign-in request was not valid or has expired.",
+    "used": "The sign-in request was already used or started in another browser.",
+    "musicbrainz": "MusicBrainz did not confirm the sign-in. Please try again.",
+    "cancelled": "MusicBrainz sign-in was cancelled.",
+}
+"""Messages ``/login?error=<code>`` shows: codes, so a link cannot put its own words on our page."""
 
 
 def _text(form: FormData, name: str) -> str:
@@ -62,7 +69,8 @@ async def login_form(
 ) -> Response:
     if user is not None:
         return RedirectResponse(safe_return_url(return_url), status_code=303)
-    return await _login_page(request, return_url=return_url, errors=[error] if error else [])
+    errors = [LOGIN_ERRORS[error]] if error in LOGIN_ERRORS else []
+    return await _login_page(request, return_url=return_url, errors=errors)
 
 
 async def mark_signed_in(request: Request, account_id: int) -> None:

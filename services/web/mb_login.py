@@ -38,15 +38,15 @@ HTTP_TIMEOUT = 10.0
 
 
 class LoginFailed(Exception):
-    """Shown to the person on the sign-in page; the details go to the log."""
+    """Carries a key of ``LOGIN_ERRORS``, shown on the sign-in page; details go to the log."""
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.website_secret, salt=STATE_SALT)
 
 
-def _failed(message: str) -> RedirectResponse:
-    return RedirectResponse("/login?" + urlencode({"error": message}), status_code=303)
+def _failed(code: str) -> RedirectResponse:
+    return RedirectResponse(f"/login?error={code}", status_code=303)
 
 
 def _start(request: Request, settings: Settings, return_url: str) -> RedirectResponse:
@@ -71,12 +71,12 @@ def _check_state(request: Request, settings: Settings, state: str) -> str:
     try:
         data = _serializer(settings).loads(state, max_age=STATE_MAX_AGE)
     except BadSignature as exc:
-        raise LoginFailed("The sign-in request was not valid or has expired.") from exc
+        raise LoginFailed("invalid") from exc
     token = data.get("token") if isinstance(data, dict) else None
     if not isinstance(expected, str) or not isinstance(token, str):
-        raise LoginFailed("The sign-in request was already used or started in another browser.")
+        raise LoginFailed("used")
     if not hmac.compare_digest(expected.encode(), token.encode()):
-        raise LoginFailed("The sign-in request was already used or started in another browser.")
+        raise LoginFailed("used")
     return safe_return_url(data.get("return_url"))
 
 
@@ -103,9 +103,9 @@ async def _musicbrainz_user(request: Request, settings: Settings, code: str) -> 
             name = info.json()["sub"]
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         log.warning("MusicBrainz sign-in failed: %r", exc)
-        raise LoginFailed("MusicBrainz did not confirm the sign-in. Please try again.") from exc
+        raise LoginFailed("musicbrainz") from exc
     if not isinstance(name, str) or not name:
-        raise LoginFailed("MusicBrainz did not say who you are. Please try again.")
+        raise LoginFailed("musicbrainz")
     return name
 
 
@@ -138,7 +138,7 @@ async def login_musicbrainz(
     settings = resources(request).settings
     if error:
         request.session.pop(SESSION_TOKEN, None)
-        return _failed("MusicBrainz sign-in was cancelled.")
+        return _failed("cancelled")
     if code is None or state is None:
         return _start(request, settings, return_url)
     try:

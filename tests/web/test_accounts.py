@@ -57,7 +57,9 @@ async def test_sign_up_errors_are_shown_and_nothing_is_created(
         ({"name": "A", "email": email, "password": "short"}, "at least 8 characters"),
     ]
     for data, message in cases:
-        resp = await site.submit("/signup", "/signup", {**data, "password_confirm": data["password"]})
+        resp = await site.submit(
+            "/signup", "/signup", {**data, "password_confirm": data["password"]}
+        )
         assert resp.status_code == 400 and message in resp.text, message
     resp = await site.submit(
         "/signup",

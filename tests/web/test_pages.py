@@ -81,9 +81,10 @@ async def test_maintenance_banner_follows_the_setting(web_settings: Settings) ->
     on_settings = web_settings.model_copy(update={"website_maintenance": True})
     async with open_site(on_settings) as (_app, on):
         for path in ("/", "/faq", "/login"):
-            assert "AcoustID is currently in read-only mode for maintenance" in (
-                await on.get(path)
-            ).text
+            assert (
+                "AcoustID is currently in read-only mode for maintenance"
+                in (await on.get(path)).text
+            )
 
 
 async def test_favicon_and_stylesheet_are_served_by_the_site(site: WebClient) -> None:
