@@ -124,8 +124,14 @@ def create_service_app(
             await resources.close()
             log.info("%s stopped", resources.name)
 
-    docs = {} if api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
-    app = FastAPI(title=title, description=description, lifespan=lifespan, **docs)
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        docs_url="/docs" if api_docs else None,
+        redoc_url="/redoc" if api_docs else None,
+        openapi_url="/openapi.json" if api_docs else None,
+    )
     app.state.resources = resources
     app.include_router(health_router(resources.health))
     app.include_router(metrics_router())

@@ -36,11 +36,13 @@ async def make_admin(settings: Settings, email: str) -> None:
     )
 
 
-async def application(settings: Settings, app_id: int) -> Application | None:
+async def application(settings: Settings, app_id: int) -> Application:
     databases = Databases(settings)
     try:
         async with databases.session(Database.APP) as session:
-            return await session.get(Application, app_id)
+            row = await session.get(Application, app_id)
+            assert row is not None, app_id
+            return row
     finally:
         await databases.dispose()
 
