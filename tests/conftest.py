@@ -44,6 +44,7 @@ def settings_for_run(run: str, **overrides: object) -> Settings:
         "ingest_database_url": f"{DEFAULT_PG}/test_{run}_ingest",
         "nats_prefix": f"test{run}.",
         "redis_prefix": f"test:{run}:",
+        "website_secret": f"test-secret-{run}",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from libs.common.client_address import ClientAddress
 from libs.common.db import Database
 from libs.common.index_client import IndexClient
 from libs.common.ratelimit import RateLimiter
@@ -78,10 +79,11 @@ def create_app(settings: Settings) -> FastAPI:
     limiter = RateLimiter(resources.redis, settings) if resources.redis is not None else None
     app.state.api = ApiState(
         resources,
-        Keys(resources.databases, settings),
+        Keys(resources.databases, settings, limiter),
         limiter,
         Searcher(index, resources.databases, settings),
         counters,
+        ClientAddress(settings.trusted_proxies),
     )
     for endpoint in ENDPOINTS:
         add_endpoint(app, endpoint)

@@ -21,9 +21,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 
 from libs.common import direct_routes
+from libs.common.client_address import ClientAddress
 from libs.common.direct_routes import DirectRoute
 from libs.common.errors import ErrorCode, WebServiceError
-from libs.common.ratelimit import RateLimiter
+from libs.common.ratelimit import RateLimiter, TooManyRequests
 from libs.common.service import Resources
 from libs.common.settings import Settings
 from libs.common.stats_counters import CounterBuffer
@@ -50,6 +51,7 @@ class ApiState:
     limiter: RateLimiter | None
     searcher: Searcher
     counters: CounterBuffer | None
+    addresses: ClientAddress
 
     @property
     def settings(self) -> Settings:
@@ -76,7 +78,7 @@ class Call:
     async def application(self, name: str = "client") -> int:
         """The calling application from its key: error 2 if absent, 4 if unknown or disabled."""
         key = require(self.params, name)
-        application_id = await self.api.keys.application_id(key)
+        application_id = await self.api.keys.application_id(key, self.ip)
         if application_id is None:
             raise WebServiceError(ErrorCode.INVALID_APIKEY)
         self.application_id = application_id
@@ -85,7 +87,7 @@ class Call:
     async def account(self, name: str = "user", cached: bool = True) -> int:
         """The submitting user from their key: error 2 if absent, 6 if unknown."""
         key = require(self.params, name)
-        account_id = await self.api.keys.account_id(key, cached=cached)
+        account_id = await self.api.keys.account_id(key, self.ip, cached=cached)
         if account_id is None:
             raise WebServiceError(ErrorCode.INVALID_USER_APIKEY)
         self.account_id = account_id
@@ -146,25 +148,29 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
     started = time.perf_counter()
     fmt = endpoint.forced_format or _query_format(request)
     callback = DEFAULT_CALLBACK
-    headers: dict[str, str] = {}
+    call: Call | None = None
     try:
         params = await read_params(request, api.settings.max_request_size)
         if endpoint.forced_format is None:
             fmt, callback = _format(params)
-        call = Call(request, params, api, client_ip(request), fmt)
+        call = Call(request, params, api, client_ip(request, api.addresses), fmt)
         parsed = await endpoint.parse(call)
         metrics.REQUESTS.labels(str(call.application_id), endpoint.name).inc()
         if api.limiter is not None and not call.has_cluster_secret():
             refusal = await api.limiter.check(call.application_id, call.ip)
             if refusal is not None:
-                metrics.RATE_LIMITED.labels(refusal.bucket, str(call.application_id)).inc()
-                headers["Retry-After"] = str(refusal.retry_after)
-                raise WebServiceError(ErrorCode.TOO_MANY_REQUESTS, refusal.rate)
+                raise TooManyRequests(refusal)
         payload = await endpoint.run(call, parsed)
         return render({"status": "ok", **payload}, 200, fmt, callback)
+    except TooManyRequests as exc:
+        app_label = str(call.application_id) if call is not None else "None"
+        metrics.RATE_LIMITED.labels(exc.refusal.bucket, app_label).inc()
+        metrics.HANDLED_ERRORS.labels(exc.name, endpoint.name).inc()
+        headers = {"Retry-After": str(exc.refusal.retry_after)}
+        return render(exc.payload(), exc.status, fmt, callback, headers)
     except WebServiceError as exc:
         metrics.HANDLED_ERRORS.labels(exc.name, endpoint.name).inc()
-        return render(exc.payload(), exc.status, fmt, callback, headers)
+        return render(exc.payload(), exc.status, fmt, callback)
     except BadBody as exc:
         return PlainTextResponse(str(exc), status_code=400)
     except PoolTimeout:

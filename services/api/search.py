@@ -24,6 +24,7 @@ from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.index_client import IndexClient, IndexUnavailable
 from libs.common.models.fingerprint import Fingerprint, Track
 from libs.common.settings import Settings
+from services.api import metrics
 from services.api.metadata import Link, as_links, links_of
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ MAX_RESULTS = 10
 CANDIDATES = 10
 CANDIDATE_SCORE_PCT = 40
 """The original's fast search: at most 10 candidates, each with 40 % of the best's votes."""
+MAX_FINGERPRINT_ID = 2**31 - 1
+"""Fingerprint ids are ``int4``; the index, like fpindex, holds ids up to 2**32-1, so an id
+above this one cannot be in the database and must not reach the query (which would fail)."""
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,15 @@ class Searcher:
         return [[m.id for m in next(answers).matches] if len(t) else [] for t in terms]
 
     async def _load(self, ids: set[int], with_links: bool) -> dict[int, _Candidate]:
-        if not ids:
+        """The candidates the database holds; the others (an index out of step with the
+        database, or an id no fingerprint can have) are counted and ignored."""
+        wanted = [i for i in ids if 0 < i <= MAX_FINGERPRINT_ID]
+        if not wanted:
+            metrics.UNKNOWN_CANDIDATES.inc(len(ids))
             return {}
         stmt = _CANDIDATES_WITH_LINKS if with_links else _CANDIDATES
-        rows = await self.databases.fetch(Database.FINGERPRINT, stmt, {"ids": list(ids)})
+        rows = await self.databases.fetch(Database.FINGERPRINT, stmt, {"ids": wanted})
+        metrics.UNKNOWN_CANDIDATES.inc(len(ids) - len(rows))
         return {
             row[0]: _Candidate(
                 row[0],

@@ -8,7 +8,6 @@ they apply to every route, documented or not.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import zlib
 from collections.abc import MutableMapping
@@ -18,6 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from libs.common.client_address import ClientAddress
 from libs.common.errors import ErrorCode, WebServiceError
 from services.api.params import Params
 
@@ -111,17 +111,11 @@ async def read_params(request: Request, limit: int) -> Params:
     return Params((name, value.replace("\x00", " ")) for name, value in items)
 
 
-def client_ip(request: Request) -> str:
-    """Left-most ``X-Forwarded-For`` address, else the peer address, else ``0.0.0.0``."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    first = forwarded.split(",")[0].strip()
-    try:
-        return str(ipaddress.ip_address(first))
-    except ValueError:
-        pass
-    if request.client and request.client.host:
-        return request.client.host
-    return "0.0.0.0"
+def client_ip(request: Request, addresses: ClientAddress) -> str:
+    """The client as the trusted proxies report it (every ``X-Forwarded-For`` header, in
+    order, as one list), else the peer."""
+    peer = request.client.host if request.client else None
+    return addresses.of(peer, ",".join(request.headers.getlist("x-forwarded-for")))
 
 
 class TransportMiddleware:

@@ -29,6 +29,7 @@ from services.web.auth import (
     sign_out,
 )
 from services.web.csrf import verified_form
+from services.web.proxy import client_ip
 from services.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -46,10 +47,6 @@ LOGIN_ERRORS = {
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def _login_page(

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from libs.common.client_address import ClientAddress
 from libs.common.db import Database
 from libs.common.service import build_resources, create_service_app
 from libs.common.settings import Settings
@@ -57,10 +58,12 @@ def create_app(settings: Settings) -> FastAPI:
         description="Accounts, API keys, applications, track pages and statistics.",
         api_docs=False,
     )
+    app.state.client_address = ClientAddress(settings.trusted_proxies)
     app.add_middleware(
         SessionMiddleware,
         secret=settings.website_secret,
         max_age_days=settings.website_session_days,
+        addresses=app.state.client_address,
     )
     app.add_exception_handler(HTTPException, _error_page)
     app.add_exception_handler(RequestValidationError, _error_page)

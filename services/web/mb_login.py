@@ -24,8 +24,9 @@ from libs.common.apikeys import generate_api_key
 from libs.common.db import Database
 from libs.common.models.app import Account
 from libs.common.settings import Settings
-from services.web.accounts import client_ip, mark_signed_in
+from services.web.accounts import mark_signed_in
 from services.web.auth import resources, safe_return_url
+from services.web.proxy import client_ip
 from services.web.templating import mb_login_enabled
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from tests.web.site import unique_email
 
 def account(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "libs.common.cli", "account", *args],
+        [sys.executable, "-m", "services.cli", "account", *args],
         cwd=REPO,
         env={**os.environ, **settings_env(settings)},
         input=stdin,

@@ -220,3 +220,33 @@ async def test_musicbrainz_sign_in_is_hidden_when_not_configured(site: WebClient
     page = (await site.get("/login")).text
     assert "Sign in with MusicBrainz" not in page
     assert (await site.get("/login/musicbrainz")).status_code == 404
+
+
+async def test_behind_a_trusted_proxy_its_headers_count(web_settings: Settings) -> None:
+    proto = {"X-Forwarded-Proto": "https"}
+    async with open_site(web_settings) as (_app, direct):
+        # Not a proxy of ours: the header is the visitor's own word and is ignored.
+        assert "Secure" not in (await direct.get("/login", headers=proto)).headers["set-cookie"]
+    settings = web_settings.model_copy(
+        update={
+            "trusted_proxies": ["203.0.113.7"],
+            "website_signin_attempts": 1,
+            "redis_prefix": web_settings.redis_prefix + "proxy:",
+        }
+    )
+    async with open_site(settings) as (_app, proxied):
+        assert "; Secure" in (await proxied.get("/login", headers=proto)).headers["set-cookie"]
+        # Failures are counted against the client the proxy names, not against the proxy:
+        # 198.51.100.1 spends its three (1 x 3 per IP), 198.51.100.2 still has its own.
+        async def attempt(client: str) -> int:
+            token = await proxied.csrf("/login")
+            resp = await proxied.http.post(
+                "/login",
+                data={"email": unique_email(), "password": "x", "csrf_token": token},
+                headers={"X-Forwarded-For": client},
+            )
+            return resp.status_code
+
+        assert [await attempt("198.51.100.1") for _ in range(3)] == [400, 400, 400]
+        assert await attempt("198.51.100.2") == 400
+        assert await attempt("198.51.100.1") == 429
