@@ -195,7 +195,7 @@ async def application(
     app = await _visible_application(request, user, app_id)
     daily = await _daily_usage(request, app.id, datetime.now(UTC).date())
     chart = line_chart(
-        f"Lookups in the last {CHART_DAYS} days",
+        "",
         [usage.label[5:] for usage in daily],
         [
             ("All", [usage.total for usage in daily]),
