@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from libs.common.http_protocol import deadline_protocol
 from libs.common.logging import configure_logging
 from libs.common.settings import Settings, get_settings
 
@@ -33,6 +34,7 @@ def _options(settings: Settings, port: int) -> dict[str, Any]:
         # The client address is ours to find (libs.common.client_address): uvicorn's own
         # rewrite would trust X-Forwarded-For from any local peer.
         "proxy_headers": False,
+        "http": deadline_protocol(settings.http_header_timeout, settings.http_body_timeout),
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
         "limit_concurrency": 2000,

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
 
     # Listening addresses.
     host: str = Field("127.0.0.1", description="address every service binds")
+    http_header_timeout: float = Field(
+        10.0, gt=0, description="seconds a client has to send a request's headers"
+    )
+    http_body_timeout: float = Field(
+        30.0, gt=0, description="seconds a client has to send a request's body after its headers"
+    )
     api_port: int = Field(5000, ge=0, le=65535, description="web service port")
     api_processes: int = Field(
         1, ge=1, le=64, description="API processes sharing the port; one saturates one core"

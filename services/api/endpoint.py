@@ -15,16 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from libs.common import direct_routes
 from libs.common.client_address import ClientAddress
-from libs.common.direct_routes import DirectRoute
 from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.ratelimit import RateLimiter, TooManyRequests
+from libs.common.routing import Route
 from libs.common.service import Resources
 from libs.common.settings import Settings
 from libs.common.stats_counters import CounterBuffer
@@ -38,8 +36,7 @@ from services.api.transport import BadBody, client_ip, read_params
 log = logging.getLogger(__name__)
 
 P = TypeVar("P")
-DOCUMENTED_METHODS = ["GET", "POST"]
-OTHER_METHODS = ["PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+DOCUMENTED_METHODS = ("get", "post")
 
 
 @dataclass
@@ -173,6 +170,9 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
         return render(exc.payload(), exc.status, fmt, callback)
     except BadBody as exc:
         return PlainTextResponse(str(exc), status_code=400)
+    except ClientDisconnect:
+        log.info("%s: the client went away before its request was read", endpoint.name)
+        return PlainTextResponse("client disconnected", status_code=400)
     except PoolTimeout:
         # Overload, not a bug: every database connection stayed busy for the whole
         # pool timeout. Clients are told to come back; the log gets a line, not a traceback.
@@ -189,36 +189,19 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
         metrics.DURATION.labels(endpoint.name).observe(time.perf_counter() - started)
 
 
-def add_endpoint(app: FastAPI, endpoint: Endpoint[Any]) -> None:
-    """Any method reaches the endpoint; GET and POST are the documented ones."""
+def route(endpoint: Endpoint[Any]) -> Route:
+    """The endpoint's one registration: any method answers; GET and POST are documented."""
 
-    async def route(request: Request) -> Response:
+    async def handle(request: Request) -> Response:
         return await answer(endpoint, request)
 
-    for method in DOCUMENTED_METHODS:
-        app.add_api_route(
-            endpoint.path,
-            route,
-            methods=[method],
-            name=endpoint.name,
-            operation_id=f"{endpoint.name.replace('.', '_')}_{method.lower()}",
-            summary=endpoint.summary,
-            openapi_extra=endpoint.openapi or None,
-            response_class=Response,
-        )
-    app.add_api_route(
-        endpoint.path, route, methods=OTHER_METHODS, include_in_schema=False, name=endpoint.name
-    )
-
-
-def add_direct_routes(app: FastAPI, endpoints: list[Endpoint[Any]]) -> None:
-    """Sends the endpoints' paths (any method) straight to :func:`answer`; each endpoint
-    parses its own parameters and renders its own errors. Call after add_endpoint."""
-
-    def direct(endpoint: Endpoint[Any]) -> DirectRoute:
-        async def handle(request: Request) -> Response:
-            return await answer(endpoint, request)
-
-        return DirectRoute(handle, direct_routes.registered(app.routes, endpoint.path))
-
-    direct_routes.install(app, {endpoint.path: direct(endpoint) for endpoint in endpoints})
+    operations = {
+        method: {
+            "summary": endpoint.summary,
+            "operationId": f"{endpoint.name.replace('.', '_')}_{method}",
+            "responses": {"200": {"description": "Successful Response"}},
+            **endpoint.openapi,
+        }
+        for method in DOCUMENTED_METHODS
+    }
+    return Route(endpoint.path, handle, operations=operations)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from libs.common import submission_queue
+from libs.common import fingerprint_codec, submission_queue
 from libs.common.db import Database
 from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.models.fingerprint import Fingerprint, Track
@@ -138,7 +138,7 @@ def parse_submission(params: Params, suffix: str, legacy: bool) -> NewSubmission
     file_format = _text(params.get(suffixed("format" if legacy else "fileformat", suffix)))
     return NewSubmission(
         index=suffix,
-        fingerprint=fingerprints.as_int4(items),
+        fingerprint=fingerprint_codec.to_int4(items),
         length=length,
         bitrate=bitrate,
         format=file_format,

@@ -33,6 +33,15 @@ def too_large() -> WebServiceError:
     return WebServiceError(ErrorCode.REQUEST_TOO_LARGE)
 
 
+def _fields(encoded: str) -> list[tuple[str, str]]:
+    """URL-encoded fields, at most ``MAX_FORM_PARTS`` of them (error 19): the limit holds
+    for the query string as for a form body."""
+    try:
+        return parse_qsl(encoded, keep_blank_values=True, max_num_fields=MAX_FORM_PARTS)
+    except ValueError:
+        raise too_large() from None
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The (decompressed) body; more than ``limit`` bytes either side of gzip is error 19."""
     declared = request.headers.get("content-length", "")
@@ -98,16 +107,15 @@ async def read_params(request: Request, limit: int) -> Params:
     NUL characters become spaces: PostgreSQL cannot store them, and the original answered
     them with an internal error.
     """
-    items = parse_qsl(request.url.query, keep_blank_values=True)
+    items = _fields(request.url.query)
     body = await read_body(request, limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         items += await _multipart(request, body, limit)
     elif body and content_type in ("", "application/x-www-form-urlencoded"):
-        form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        if len(form) > MAX_FORM_PARTS:
+        items += _fields(body.decode("utf-8", "replace"))
+        if len(items) > MAX_FORM_PARTS:
             raise too_large()
-        items += form
     return Params((name, value.replace("\x00", " ")) for name, value in items)
 
 

@@ -15,6 +15,7 @@ SAMPLES: dict[type, tuple[str, object]] = {
     int: ("7", 7),
     float: ("0.5", 0.5),
     Path: ("/tmp/acoustid-x", Path("/tmp/acoustid-x")),
+    bool: ("false", False),
 }
 LISTS = {"nats_servers", "index_urls", "index_peers"}
 SPECIAL: dict[str, tuple[str, object]] = {
