@@ -55,7 +55,7 @@ async def admin_home(request: Request, user: User = Depends(require_admin)) -> H
 
 def _month(value: str | None, today: date) -> date:
     match = MONTH_RE.match(value or "")
-    if match and 1 <= int(match.group(2)) <= 12:
+    if match and 1 <= int(match.group(2)) <= 12 and 1 <= int(match.group(1)) <= 9998:
         return date(int(match.group(1)), int(match.group(2)), 1)
     return today.replace(day=1)
 

@@ -194,3 +194,11 @@ async def test_admins_see_but_do_not_edit_others_applications(web_settings: Sett
         assert page.status_code == 200 and "Watched app" in page.text
         assert f'href="/application/{app_id}/edit"' not in page.text
         assert (await admin.get(f"/application/{app_id}/edit")).status_code == 403
+
+
+async def test_ids_that_name_no_application_are_404(site: WebClient) -> None:
+    await site.sign_up()
+    for app_id in ("abc", "0", "-1", "99999999999", "1.5"):
+        resp = await site.get(f"/application/{app_id}")
+        assert resp.status_code == 404, app_id
+        assert "Page not found" in resp.text
