@@ -21,6 +21,7 @@ COMMANDS = (
     "services.cli.index",
     "services.cli.application",
     "services.cli.musicbrainz",
+    "services.cli.account",
 )
 
 

@@ -29,7 +29,7 @@ def test_db_current_names_each_database_at_head(migrated: Settings) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines == [
-        "app: 0001_app",
+        "app: 0002_app",
         "fingerprint: 0003_fingerprint",
         "ingest: 0001_ingest",
         "musicbrainz: 0001_musicbrainz",

@@ -149,6 +149,7 @@ def _run_once(settings: Settings) -> dict[str, str]:
     assert '"message": "stopped"' in text, text[-4000:]
     assert "did not stop in time" not in text, text[-4000:]
     assert stack["client"] in text and stack["user"] in text
+    assert f"{stack['email']} / {stack['password']}" in text
     time.sleep(0.5)
     assert [pid for pid in started if _alive(pid)] == []
     assert not (settings.dev_dir / "stack.json").exists()
@@ -157,7 +158,16 @@ def _run_once(settings: Settings) -> dict[str, str]:
 
 def test_make_dev_twice_in_a_row(dev_settings: Settings) -> None:
     first = _run_once(dev_settings)
-    assert set(first) == {"api", "web", "index", "supervisor", "client", "user"}
+    assert set(first) == {
+        "api",
+        "web",
+        "index",
+        "supervisor",
+        "client",
+        "user",
+        "email",
+        "password",
+    }
     assert first["api"] == f"http://127.0.0.1:{dev_settings.api_port}"
     assert len(first["client"]) == 10 and len(first["user"]) == 10
     second = _run_once(dev_settings)
