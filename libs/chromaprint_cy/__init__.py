@@ -12,7 +12,7 @@ from .codec import (
     decompress,
     encode_fingerprint,
 )
-from .compare import TRACK_MAX_OFFSET, compare2, simhash
+from .compare import TRACK_MAX_OFFSET, compare2, compare2_offset, simhash
 from .constants import ALGORITHMS, DEFAULT_ALGORITHM, SILENCE_ITEM
 from .fingerprinter import Fingerprinter, fingerprint
 from .library import Chromaprint, fingerprint_pcm
@@ -28,6 +28,7 @@ __all__ = [
     "FingerprintError",
     "Fingerprinter",
     "compare2",
+    "compare2_offset",
     "compress",
     "decode_fingerprint",
     "decode_pcm",
