@@ -13,11 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.models.app import Account, Application
+from libs.common.passwords import hash_password
 
 KEY_LENGTH = 10
 DEMO_KEY_VALID_DAYS = 7
 DEMO_ACCOUNT = "Demo user"
 DEMO_APPLICATION = "Demo application"
+DEMO_EMAIL = "demo@example.org"
+DEMO_PASSWORD = "demo-password"
+"""The demo account signs in to the local website with these (``make dev`` prints them)."""
 
 
 def generate_api_key() -> str:
@@ -33,6 +37,8 @@ def generate_api_key() -> str:
 class DemoKeys:
     client: str
     user: str
+    email: str = DEMO_EMAIL
+    password: str = DEMO_PASSWORD
 
 
 async def ensure_demo_account(session: AsyncSession) -> DemoKeys:
@@ -43,7 +49,10 @@ async def ensure_demo_account(session: AsyncSession) -> DemoKeys:
     if account is None:
         account = Account(name=DEMO_ACCOUNT, apikey=generate_api_key(), anonymous=False)
         session.add(account)
-        await session.flush()
+    if account.password_hash is None:
+        account.email = DEMO_EMAIL
+        account.password_hash = hash_password(DEMO_PASSWORD)
+    await session.flush()
     application = await session.scalar(
         select(Application)
         .where(Application.account_id == account.id, Application.name == DEMO_APPLICATION)

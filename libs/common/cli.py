@@ -72,6 +72,10 @@ def _dev(args: argparse.Namespace, rest: list[str]) -> int:
     return _entry("libs.common.devstack")(rest)
 
 
+def _account(args: argparse.Namespace, rest: list[str]) -> int:
+    return _entry("services.web.accounts_cli")(rest)
+
+
 def _waiting(args: argparse.Namespace, rest: list[str]) -> int:
     print(f"acoustid {args.command}: {WAITING[args.command]}", file=sys.stderr)
     return 2
@@ -104,6 +108,11 @@ def parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="start the whole stack locally with demo data")
     dev.set_defaults(func=_dev)
+
+    account = sub.add_parser(
+        "account", help="website accounts: create, set-admin, set-moderator", add_help=False
+    )
+    account.set_defaults(func=_account)
 
     mb = sub.add_parser("musicbrainz", help="MusicBrainz data")
     mb.add_argument("action", choices=["import"])

@@ -190,6 +190,8 @@ def write_stack(settings: Settings, kids: list[Child], keys: DemoKeys) -> Path:
         "index": urls["index"],
         "client": keys.client,
         "user": keys.user,
+        "email": keys.email,
+        "password": keys.password,
     }
     path = settings.dev_dir / "stack.json"
     tmp = path.with_suffix(".tmp")
@@ -205,6 +207,7 @@ def banner(kids: list[Child], keys: DemoKeys, stack: Path, demo: dict[str, objec
         "",
         f"  client (application) key: {keys.client}",
         f"  user key:                 {keys.user}",
+        f"  website sign-in:          {keys.email} / {keys.password}",
         "",
         "Point a client at the api; a demo track to look up:",
         f"  curl -d client={keys.client} -d meta=recordingids -d duration={demo['duration']} \\",

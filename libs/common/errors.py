@@ -84,3 +84,8 @@ class WebServiceError(Exception):
 
     def payload(self) -> dict[str, object]:
         return {"status": "error", "error": {"code": int(self.code), "message": self.message}}
+
+
+def error_table() -> list[tuple[int, int, str]]:
+    """``(code, HTTP status, message template)`` of every error, for documentation pages."""
+    return [(int(code), spec.status, spec.template) for code, spec in _SPECS.items()]

@@ -22,6 +22,8 @@ from libs.common.settings import Settings
 log = logging.getLogger(__name__)
 
 SUBMISSIONS = "SUBMISSIONS"
+WORKER_DURABLE = "worker"
+"""The worker's durable consumer on SUBMISSIONS; the website's operator page reads its state."""
 FPINDEX = "FPINDEX"
 DEDUPE_WINDOW_SECONDS = 2 * 60 * 60.0
 

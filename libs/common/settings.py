@@ -117,6 +117,30 @@ class Settings(BaseSettings):
     )
     max_request_size: int = Field(1 << 20, gt=0, description="largest request body in bytes")
 
+    # Website.
+    website_maintenance: bool = Field(
+        False, description="show the read-only maintenance banner on every page of the website"
+    )
+    mb_oauth_client_id: str = Field(
+        "", description="MusicBrainz OAuth2 client id; with the secret, enables MusicBrainz sign-in"
+    )
+    mb_oauth_client_secret: str = Field("", description="MusicBrainz OAuth2 client secret")
+    musicbrainz_url: str = Field(
+        "https://musicbrainz.org", description="MusicBrainz server of the website's OAuth2 sign-in"
+    )
+    website_signin_attempts: int = Field(
+        10, ge=1, description="failed sign-ins per account (and 3x per IP) before a pause"
+    )
+    website_signin_window: int = Field(
+        900, ge=1, description="seconds the failed sign-in count of an account or IP lasts"
+    )
+    website_session_days: int = Field(30, ge=1, description="days a website session lasts")
+    website_api_url: str = Field(
+        "http://127.0.0.1:5000",
+        description="the web service as clients reach it: shown in the website's documentation"
+        " and called by its identify-by-upload",
+    )
+
     # Import thresholds (acoustid/const.py).
     track_merge_threshold: float = Field(0.75, ge=0, le=1, description="join a track at this score")
     track_group_merge_threshold: float = Field(

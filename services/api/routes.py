@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.api import internal, lookup, openapi, submit, tracks, users
+from libs.common import api_spec as openapi
+from services.api import internal, lookup, submit, tracks, users
 from services.api.endpoint import Endpoint
 from services.api.formats import Format
 

@@ -20,14 +20,19 @@ from nats.js.api import AckPolicy, ConsumerConfig
 
 from libs.common import index_messages, submission_queue
 from libs.common.index_messages import Insert
-from libs.common.nats import dead_letter_subject, fpindex_subject, submissions_subject
+from libs.common.nats import (
+    WORKER_DURABLE,
+    dead_letter_subject,
+    fpindex_subject,
+    submissions_subject,
+)
 from libs.common.settings import Settings
 from services.worker import metrics
 from services.worker.importer import Importer, Outcome, PermanentError, Result
 
 log = logging.getLogger(__name__)
 
-DURABLE = "worker"
+DURABLE = WORKER_DURABLE
 MAX_RETRY_DELAY = 60.0
 PENDING_INTERVAL = 1.0  # seconds between updates of the pending-submissions gauge
 

@@ -25,7 +25,7 @@ def test_db_current_names_each_database_at_head(migrated: Settings) -> None:
     result = acoustid("db", "current", env={**os.environ, **settings_env(migrated)})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines == ["app: 0001_app", "fingerprint: 0003_fingerprint", "ingest: 0001_ingest"]
+    assert lines == ["app: 0002_app", "fingerprint: 0003_fingerprint", "ingest: 0001_ingest"]
 
 
 def test_capability_of_a_later_issue_says_what_it_waits_for() -> None:

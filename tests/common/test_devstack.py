@@ -141,6 +141,7 @@ def _run_once(settings: Settings) -> dict[str, str]:
     assert '"message": "stopped"' in text, text[-4000:]
     assert "did not stop in time" not in text, text[-4000:]
     assert stack["client"] in text and stack["user"] in text
+    assert f"{stack['email']} / {stack['password']}" in text
     time.sleep(0.5)
     assert [pid for pid in started if _alive(pid)] == []
     assert not (settings.dev_dir / "stack.json").exists()
@@ -149,7 +150,7 @@ def _run_once(settings: Settings) -> dict[str, str]:
 
 def test_make_dev_twice_in_a_row(dev_settings: Settings) -> None:
     first = _run_once(dev_settings)
-    assert set(first) == {"api", "web", "index", "client", "user"}
+    assert set(first) == {"api", "web", "index", "client", "user", "email", "password"}
     assert first["api"] == f"http://127.0.0.1:{dev_settings.api_port}"
     assert len(first["client"]) == 10 and len(first["user"]) == 10
     second = _run_once(dev_settings)

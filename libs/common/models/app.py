@@ -20,6 +20,7 @@ class Account(AppBase):
     __table_args__ = (
         Index(None, "apikey", unique=True),
         Index(None, "mbuser", unique=True),
+        Index(None, "email", unique=True),
     )
 
     id: Mapped[intpk]
@@ -34,6 +35,11 @@ class Account(AppBase):
     application_version: Mapped[str | None] = mapped_column(String)
     created_from: Mapped[str | None] = mapped_column(INET)
     is_admin: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Not in the original (which only signs in through MusicBrainz, Google and OpenID): email
+    # and password sign-in, so an instance with no internet has accounts; email is lowercase.
+    email: Mapped[str | None] = mapped_column(String)
+    password_hash: Mapped[str | None] = mapped_column(String)
+    is_moderator: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class AccountOpenID(AppBase):

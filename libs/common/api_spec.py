@@ -1,5 +1,8 @@
 """The OpenAPI description of each endpoint: parameters, answers and errors, with examples.
 
+It lives in ``libs`` because two services read it: the API serves it as ``/openapi.json``,
+and the website's ``/webservice`` page is generated from the same tables.
+
 Handlers read parameters themselves (batch suffixes, repeated keys, gzip bodies do not fit
 FastAPI's declarations), so the schema is written here, next to nothing else, and checked
 against the running service by the schemathesis test. Parameters are documented in the
@@ -424,3 +427,18 @@ INTERNAL = {
         {"id": 1},
     ),
 }
+
+PUBLIC: list[tuple[str, dict[str, Any]]] = [
+    ("/v2/lookup", LOOKUP),
+    ("/v2/submit", SUBMIT),
+    ("/v2/submission_status", SUBMISSION_STATUS),
+    ("/v2/track/list_by_mbid", LIST_BY_MBID),
+    ("/v2/track/list_by_puid", LIST_BY_PUID),
+    ("/v2/fingerprint", FINGERPRINT),
+    ("/v2/user/lookup", USER_LOOKUP),
+    ("/v2/user/create_anonymous", CREATE_ANONYMOUS),
+    ("/v2/user/create_musicbrainz", CREATE_MUSICBRAINZ),
+    ("/lookup", LEGACY_LOOKUP),
+    ("/submit", LEGACY_SUBMIT),
+]
+"""The endpoints clients call, in the order the website's documentation presents them."""

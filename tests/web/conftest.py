@@ -1,0 +1,33 @@
+"""The website in-process against this run's real databases and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from libs.common.settings import Settings
+from services.web.app import create_app
+from tests.web.site import WebClient
+
+
+@pytest.fixture(scope="session")
+def web_settings(migrated: Settings) -> Settings:
+    return migrated.model_copy(update={"website_secret": "web-test-secret"})
+
+
+async def open_site(settings: Settings) -> AsyncIterator[tuple[FastAPI, WebClient]]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield app, WebClient(http)
+
+
+@pytest.fixture
+async def site(web_settings: Settings) -> AsyncIterator[WebClient]:
+    """A visitor with an empty cookie jar on a freshly built app."""
+    async for _app, client in open_site(web_settings):
+        yield client
