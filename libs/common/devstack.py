@@ -27,6 +27,8 @@ from sqlalchemy import text
 from libs.common import localservers, migrations
 from libs.common.apikeys import DemoKeys, ensure_demo_account
 from libs.common.db import Database, Databases, database_url
+from libs.common.demo_history import DAYS as HISTORY_DAYS
+from libs.common.demo_history import seed_demo_history, wait_for_todays_stats
 from libs.common.logging import configure_logging
 from libs.common.nats import connect, ensure_streams
 from libs.common.settings import Settings, get_settings
@@ -36,6 +38,7 @@ log = logging.getLogger("devstack")
 HEALTH_TIMEOUT = 90.0
 MAX_RESTARTS = 5
 STOP_TIMEOUT = 15.0
+STATS_TIMEOUT = 60.0
 
 
 @dataclass
@@ -233,11 +236,21 @@ def main(argv: list[str]) -> int:
     try:
         servers = localservers.ensure(settings, settings.dev_dir)
         keys = asyncio.run(prepare(settings))
-        for child in kids:
+        # The cron starts last: its first statistics run then counts the demo tracks.
+        cron = [child for child in kids if child.name == "cron"]
+        services = [child for child in kids if child.name != "cron"]
+        for child in services:
             child.start()
-        wait_healthy(kids)
+        wait_healthy(services)
         fingerprints = asyncio.run(count_fingerprints(settings))
         demo = seed_demo_tracks(kids[0].url, keys, fingerprints)
+        if asyncio.run(seed_demo_history(settings, keys.client)):
+            log.info("wrote %d days of demo history for the website's charts", HISTORY_DAYS)
+        for child in cron:
+            child.start()
+        wait_healthy(cron)
+        if not asyncio.run(wait_for_todays_stats(settings, STATS_TIMEOUT)):
+            log.warning("the cron has not written today's statistics yet; see its log")
         stack = write_stack(settings, kids, keys)
         print(banner(kids, keys, stack, demo), flush=True)
         supervise(kids)

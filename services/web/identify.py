@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -19,6 +20,8 @@ from libs.chromaprint_cy import constants as C
 from libs.chromaprint_cy.audio import AudioError, AudioFile, fpcalc_samples
 from libs.chromaprint_cy.codec import encode_fingerprint
 from libs.chromaprint_cy.fingerprinter import Fingerprinter
+from libs.common.apikeys import demo_client_key
+from libs.common.settings import Settings
 
 #: FFmpeg demuxer names of the formats the page promises (Opus arrives in Ogg).
 FORMATS = {
@@ -168,6 +171,20 @@ def _recording(data: dict[str, Any]) -> Recording:
     )
 
 
+@dataclass
+class Outcome:
+    """What a page shows for one upload or pasted fingerprint."""
+
+    filename: str
+    fingerprinted: Fingerprinted | None = None
+    matches: list[Match] = field(default_factory=list)
+    error: IdentifyError | None = None
+
+    @property
+    def status(self) -> int:
+        return self.error.status if self.error else 200
+
+
 def parse_lookup(body: dict[str, Any]) -> list[Match]:
     """Results of a ``/v2/lookup`` answer, best first; an error answer raises IdentifyError."""
     if body.get("status") != "ok":
@@ -186,19 +203,31 @@ def parse_lookup(body: dict[str, Any]) -> list[Match]:
     ]
 
 
+def credentials(settings: Settings, today: date) -> dict[str, str]:
+    """The website's own key (today's demo key unless one is configured), plus the cluster
+    secret when there is one: every upload comes from this server's address, so the API's
+    per-IP limit must not count them as one client."""
+    key = settings.website_client_key or demo_client_key(settings.website_secret, today)
+    params = {"client": key}
+    if settings.cluster_secret:
+        params["secret"] = settings.cluster_secret
+    return params
+
+
 async def lookup(
-    client: httpx.AsyncClient, api_url: str, credentials: dict[str, str], fp: Fingerprinted
+    client: httpx.AsyncClient, settings: Settings, duration: float, fingerprint: str
 ) -> list[Match]:
     """``/v2/lookup`` over HTTP with the website's key, as any client would call it."""
     data = {
-        **credentials,
+        **credentials(settings, datetime.now(UTC).date()),
         "format": "json",
         "meta": "recordings",
-        "duration": str(int(fp.duration)),
-        "fingerprint": fp.fingerprint,
+        "duration": str(int(duration)),
+        "fingerprint": fingerprint,
     }
+    url = f"{settings.website_api_url.rstrip('/')}/v2/lookup"
     try:
-        response = await client.post(f"{api_url.rstrip('/')}/v2/lookup", data=data)
+        response = await client.post(url, data=data)
         body = response.json()
     except (httpx.HTTPError, ValueError):
         raise IdentifyError(

@@ -168,13 +168,13 @@ HISTOGRAM_TOP = 10
 """Histogram buckets are 0..9 and "10 or more", as the original's statistics page shows."""
 
 
-def _histogram(name: str, counts: Subquery) -> tuple[str, Select[tuple[int, int]]]:
+def _histogram(name: str, counts: Subquery) -> tuple[str, Select[int, int]]:
     """``<name>.<n><unit>`` rows: how many keys have n links, the last bucket n or more."""
     bucket = func.least(counts.c.n, HISTOGRAM_TOP)
     return name, select(bucket, func.count()).select_from(counts).group_by(bucket)
 
 
-def _link_histograms() -> list[tuple[str, Select[tuple[int, int]]]]:
+def _link_histograms() -> list[tuple[str, Select[int, int]]]:
     """Enabled links per MBID (``mbid.<n>tracks``) and per live track (``track.<n>mbids``)."""
     per_mbid = (
         select(func.count().filter(TrackMBID.disabled.is_(False)).label("n"))
