@@ -41,16 +41,14 @@ def _size_text(size: int) -> str:
     return f"{size / 1_000_000:g} MB" if size >= 1_000_000 else f"{size:,} bytes"
 
 
-async def _form(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+def _form_context(request: Request) -> dict[str, str]:
+    """What the upload form shows: the file types to offer and the size limit."""
     settings = resources(request).settings
-    return await render(
-        request,
-        "identify.html",
-        status,
-        error=error,
-        accept=identify.ACCEPT,
-        max_upload=_size_text(settings.website_max_upload),
-    )
+    return {"accept": identify.ACCEPT, "max_upload": _size_text(settings.website_max_upload)}
+
+
+async def _form(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+    return await render(request, "identify.html", status, error=error, **_form_context(request))
 
 
 @router.get("/identify", response_class=HTMLResponse)
@@ -112,7 +110,12 @@ async def identify_upload(request: Request) -> Response:
     if done:
         outcome = task.result()
         return await render(
-            request, "identify_result.html", outcome.status, outcome=outcome, streaming=False
+            request,
+            "identify_result.html",
+            outcome.status,
+            outcome=outcome,
+            streaming=False,
+            **_form_context(request),
         )
     page = (
         await render(

@@ -18,7 +18,7 @@ from libs.chromaprint_cy import constants as C
 from libs.chromaprint_cy.codec import FingerprintError, decode_fingerprint, encode_fingerprint
 
 _DURATION = re.compile(r"DURATION=(\d+(?:\.\d+)?)", re.IGNORECASE)
-_FINGERPRINT = re.compile(r"FINGERPRINT=([A-Za-z0-9_\-]+|[\d,\s]+)", re.IGNORECASE)
+_FINGERPRINT = re.compile(r"FINGERPRINT=([A-Za-z0-9_,\-]+)", re.IGNORECASE)
 _RAW = re.compile(r"^\d+(,\s*\d+)+$")
 
 

@@ -111,7 +111,7 @@ def web_stack_settings(
         web_port=free_port(),
         website_api_url=f"http://127.0.0.1:{api_port}",
         website_secret="web-test-secret",
-        website_max_upload=3_000_000,
+        website_max_upload=5_000_000,
     )
     yield settings
     asyncio.run(delete_streams(settings))
