@@ -44,6 +44,11 @@ class ClientAddress:
     def _is_trusted(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return any(address in network for network in self.trusted)
 
+    def is_trusted(self, peer: str | None) -> bool:
+        """Whether ``peer`` is one of our proxies, whose ``X-Forwarded-*`` headers count."""
+        address = _address(peer or "")
+        return address is not None and self._is_trusted(address)
+
     def of(self, peer: str | None, forwarded_for: str) -> str:
         """The right-most address not added by a trusted proxy; the peer when the peer is
         not a trusted proxy itself. A hop that is not an address ends the walk there."""

@@ -104,6 +104,7 @@ def create_service_app(
     on_stop: Hook | None = None,
     routes: Sequence[Route] = (),
     fallback_routes: Sequence[Route] = (),
+    api_docs: bool = True,
 ) -> FastAPI:
     """An app with health, metrics and request ids; ``app.state.resources`` holds the rest.
 
@@ -111,7 +112,9 @@ def create_service_app(
     (:mod:`libs.common.routing`), both in ``/openapi.json``. ``routes`` are answered before
     FastAPI's router, inside every middleware (this one's and any the service adds after);
     ``fallback_routes`` after FastAPI's own routes, for templates such as ``/{index}`` that
-    would otherwise shadow ``/metrics``.
+    would otherwise shadow ``/metrics``. ``api_docs=False`` drops FastAPI's ``/docs``,
+    ``/redoc`` and ``/openapi.json`` (the website has pages of its own at those paths, and
+    Swagger UI loads from a CDN).
     """
     uses_nats = any(dep.name == "nats" for dep in resources.health.dependencies)
 
@@ -130,7 +133,14 @@ def create_service_app(
             await resources.close()
             log.info("%s stopped", resources.name)
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        docs_url="/docs" if api_docs else None,
+        redoc_url="/redoc" if api_docs else None,
+        openapi_url="/openapi.json" if api_docs else None,
+    )
     app.state.resources = resources
     app.include_router(health_router(resources.health))
     app.include_router(metrics_router())

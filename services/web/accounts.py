@@ -29,20 +29,24 @@ from services.web.auth import (
     sign_out,
 )
 from services.web.csrf import verified_form
+from services.web.proxy import client_ip
 from services.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 WRONG_PASSWORD = "Wrong email address or password."
+LOGIN_ERRORS = {
+    "invalid": "The sign-in request was not valid or has expired.",
+    "used": "The sign-in request was already used or started in another browser.",
+    "musicbrainz": "MusicBrainz did not confirm the sign-in. Please try again.",
+    "cancelled": "MusicBrainz sign-in was cancelled.",
+}
+"""Messages ``/login?error=<code>`` shows: codes, so a link cannot put its own words on our page."""
 
 
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def _login_page(
@@ -62,10 +66,11 @@ async def login_form(
 ) -> Response:
     if user is not None:
         return RedirectResponse(safe_return_url(return_url), status_code=303)
-    return await _login_page(request, return_url=return_url, errors=[error] if error else [])
+    errors = [LOGIN_ERRORS[error]] if error in LOGIN_ERRORS else []
+    return await _login_page(request, return_url=return_url, errors=errors)
 
 
-async def _mark_signed_in(request: Request, account_id: int) -> None:
+async def mark_signed_in(request: Request, account_id: int) -> None:
     async with resources(request).databases.session(Database.APP) as session:
         await session.execute(
             update(Account).where(Account.id == account_id).values(lastlogin=func.now())
@@ -101,7 +106,7 @@ async def login(request: Request, form: FormData = Depends(verified_form)) -> Re
             request, 400, email=email, return_url=return_url, errors=[WRONG_PASSWORD]
         )
     await signin_limit.clear_account(res.redis, res.settings, email)
-    await _mark_signed_in(request, account.id)
+    await mark_signed_in(request, account.id)
     return RedirectResponse(safe_return_url(return_url), status_code=303)
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from libs.common.client_address import ClientAddress
 from libs.common.db import Database
 from libs.common.service import build_resources, create_service_app
 from libs.common.settings import Settings
@@ -21,6 +22,7 @@ from services.web import (
     browse,
     fingerprint_pages,
     identify_page,
+    mb_login,
     moderation,
     pages,
     statistics,
@@ -65,11 +67,14 @@ def create_app(settings: Settings) -> FastAPI:
         resources,
         title="AcoustID website",
         description="Accounts, API keys, applications, track pages and statistics.",
+        api_docs=False,
     )
+    app.state.client_address = ClientAddress(settings.trusted_proxies)
     app.add_middleware(
         SessionMiddleware,
         secret=settings.website_secret,
         max_age_days=settings.website_session_days,
+        addresses=app.state.client_address,
     )
     app.add_exception_handler(HTTPException, _error_page)
     app.add_exception_handler(RequestValidationError, _error_page)
@@ -77,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(accounts.router)
+    app.include_router(mb_login.router)
     app.include_router(applications.router)
     app.include_router(admin.router)
     # web-browse's routers (track pages, upload, moderation, stats) are included below.

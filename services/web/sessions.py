@@ -2,7 +2,7 @@
 
 Starlette's own ``SessionMiddleware`` fixes the ``Secure`` flag when the app is built; here it
 follows each request's scheme, so the same process serves http on a developer's machine and
-sets ``Secure`` behind an https proxy (uvicorn takes the scheme from ``X-Forwarded-Proto``).
+sets ``Secure`` behind an https proxy (``X-Forwarded-Proto`` from a trusted proxy).
 The cookie is only written when a handler changed the session, so the pages most visitors
 see (home, track, stats) send no ``Set-Cookie`` and stay cacheable.
 """
@@ -16,13 +16,19 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from libs.common.client_address import ClientAddress
+from services.web.proxy import is_https
+
 COOKIE_NAME = "acoustid_session"
 SALT = "acoustid-web-session"
 
 
 class SessionMiddleware:
-    def __init__(self, app: ASGIApp, secret: str, max_age_days: int) -> None:
+    def __init__(
+        self, app: ASGIApp, secret: str, max_age_days: int, addresses: ClientAddress
+    ) -> None:
         self.app = app
+        self.addresses = addresses
         self.serializer = URLSafeTimedSerializer(secret, salt=SALT)
         self.max_age = max_age_days * 86400
 
@@ -61,7 +67,7 @@ class SessionMiddleware:
                 current = scope["session"]
                 if current != original and (current or had_cookie):
                     headers = MutableHeaders(scope=message)
-                    secure = scope.get("scheme") == "https"
+                    secure = is_https(scope, self.addresses)
                     headers.append("Set-Cookie", self._cookie(current, secure))
             await send(message)
 

@@ -155,8 +155,15 @@ def _run_once(settings: Settings) -> dict[str, str]:
 def test_make_dev_twice_in_a_row(dev_settings: Settings) -> None:
     first = _run_once(dev_settings)
     assert set(first) == {
-        "api", "web", "index", "supervisor", "client", "user", "email", "password"
-    }  # fmt: skip
+        "api",
+        "web",
+        "index",
+        "supervisor",
+        "client",
+        "user",
+        "email",
+        "password",
+    }
     assert first["api"] == f"http://127.0.0.1:{dev_settings.api_port}"
     assert len(first["client"]) == 10 and len(first["user"]) == 10
     second = _run_once(dev_settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ def web_settings(migrated: Settings) -> Settings:
     return migrated.model_copy(update={"website_secret": "web-test-secret"})
 
 
+@asynccontextmanager
 async def open_site(settings: Settings) -> AsyncIterator[tuple[FastAPI, WebClient]]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -29,7 +31,7 @@ async def open_site(settings: Settings) -> AsyncIterator[tuple[FastAPI, WebClien
 @pytest.fixture
 async def site(web_settings: Settings) -> AsyncIterator[WebClient]:
     """A visitor with an empty cookie jar on a freshly built app."""
-    async for _app, client in open_site(web_settings):
+    async with open_site(web_settings) as (_app, client):
         yield client
 
 
