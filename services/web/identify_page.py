@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -41,14 +42,21 @@ def _size_text(size: int) -> str:
     return f"{size / 1_000_000:g} MB" if size >= 1_000_000 else f"{size:,} bytes"
 
 
-def _form_context(request: Request) -> dict[str, str]:
+@dataclass(frozen=True)
+class UploadForm:
     """What the upload form shows: the file types to offer and the size limit."""
-    settings = resources(request).settings
-    return {"accept": identify.ACCEPT, "max_upload": _size_text(settings.website_max_upload)}
+
+    accept: str
+    max_upload: str
+
+
+def _upload_form(request: Request) -> UploadForm:
+    limit = resources(request).settings.website_max_upload
+    return UploadForm(identify.ACCEPT, _size_text(limit))
 
 
 async def _form(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
-    return await render(request, "identify.html", status, error=error, **_form_context(request))
+    return await render(request, "identify.html", status, error=error, form=_upload_form(request))
 
 
 @router.get("/identify", response_class=HTMLResponse)
@@ -115,7 +123,7 @@ async def identify_upload(request: Request) -> Response:
             outcome.status,
             outcome=outcome,
             streaming=False,
-            **_form_context(request),
+            form=_upload_form(request),
         )
     page = (
         await render(

@@ -122,7 +122,7 @@ async def browse_site(web_stack: WebStack) -> AsyncIterator[WebClient]:
     """A visitor of an in-process website that looks up through the stack's API."""
     from tests.web.conftest import open_site  # the conftest imports this module
 
-    async for _app, client in open_site(web_stack.settings):
+    async with open_site(web_stack.settings) as (_app, client):
         yield client
 
 

@@ -236,6 +236,7 @@ async def test_behind_a_trusted_proxy_its_headers_count(web_settings: Settings) 
     )
     async with open_site(settings) as (_app, proxied):
         assert "; Secure" in (await proxied.get("/login", headers=proto)).headers["set-cookie"]
+
         # Failures are counted against the client the proxy names, not against the proxy:
         # 198.51.100.1 spends its three (1 x 3 per IP), 198.51.100.2 still has its own.
         async def attempt(client: str) -> int:

@@ -35,15 +35,15 @@ async def _make_admin(stack: WebStack, email: str) -> None:
         await databases.dispose()
 
 
-async def _sign_up(page: Page, base: str, email: str) -> None:
-    await page.goto(f"{base}/signup")
-    await check_page(page, "sign up")
-    await page.locator("#f-name").fill("Browser Tester")
-    await page.locator("#f-email").fill(email)
-    await page.locator("#f-password").fill(PASSWORD)
-    await page.locator("#f-password_confirm").fill(PASSWORD)
-    await page.get_by_role("button", name="Create account").click()
-    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+async def _sign_up(tab: Page, base: str, email: str) -> None:
+    await tab.goto(f"{base}/signup")
+    await check_page(tab, "sign up")
+    await tab.locator("#f-name").fill("Browser Tester")
+    await tab.locator("#f-email").fill(email)
+    await tab.locator("#f-password").fill(PASSWORD)
+    await tab.locator("#f-password_confirm").fill(PASSWORD)
+    await tab.get_by_role("button", name="Create account").click()
+    await expect(tab.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 async def test_a_visitors_journey_through_the_site(page: Page, web_stack: WebStack) -> None:  # noqa: F811
@@ -86,7 +86,9 @@ async def test_a_visitors_journey_through_the_site(page: Page, web_stack: WebSta
     await page.get_by_role("link", name=str(fp_id), exact=True).click()
     picture = page.get_by_role("img", name=re.compile(f"Fingerprint {fp_id}"))
     await expect(picture).to_be_visible()
-    size = await picture.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]")
+    size = await picture.evaluate(
+        "img => img.decode().then(() => [img.complete, img.naturalWidth, img.naturalHeight])"
+    )
     assert size == [True, 128, len(items) * 2]
     await check_page(page, "fingerprint")
 

@@ -130,10 +130,10 @@ async def test_time_limit_and_a_missing_api_give_messages(
 
     content = audio["melody.wav"].read_bytes()
     slow = web_stack.settings.model_copy(update={"website_identify_timeout": 0.001})
-    async for _app, site in open_site(slow):
+    async with open_site(slow) as (_app, site):
         page = await upload(site, "melody.wav", content)
         assert page.status_code == 413 and "took longer than 0.001 seconds" in page.text
     offline = web_stack.settings.model_copy(update={"website_api_url": closed_port_url("http")})
-    async for _app, site in open_site(offline):
+    async with open_site(offline) as (_app, site):
         page = await upload(site, "melody.wav", content)
         assert page.status_code == 503 and "The lookup service did not answer" in page.text
