@@ -70,6 +70,12 @@ class BareHTTP:
             f"content-length: {len(body)}\r\n\r\n".encode()
             + body
         )
+        return await self._send(request)
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        return await self._send(f"GET {path} HTTP/1.1\r\nhost: bench\r\n\r\n".encode())
+
+    async def _send(self, request: bytes) -> tuple[int, bytes]:
         status = b""
         if self.idle:
             reader, writer = self.idle.pop()
