@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from nats.js.errors import NotFoundError
 from sqlalchemy import func, select
 
 from libs.common import nats as nats_helpers
@@ -54,7 +55,7 @@ async def admin_home(request: Request, user: User = Depends(require_admin)) -> H
 
 def _month(value: str | None, today: date) -> date:
     match = MONTH_RE.match(value or "")
-    if match and 1 <= int(match.group(2)) <= 12:
+    if match and 1 <= int(match.group(2)) <= 12 and 1 <= int(match.group(1)) <= 9998:
         return date(int(match.group(1)), int(match.group(2)), 1)
     return today.replace(day=1)
 
@@ -143,7 +144,10 @@ async def _queue(res: Resources) -> dict[str, Any]:
         js = nc.jetstream()
         stream = settings.stream(nats_helpers.SUBMISSIONS)
         dead_subject = nats_helpers.dead_letter_subject(settings)
-        info = await js.stream_info(stream, subjects_filter=dead_subject)
+        try:
+            info = await js.stream_info(stream, subjects_filter=dead_subject)
+        except NotFoundError:
+            raise LookupError(f"the {stream} stream does not exist yet") from None
         dead = (info.state.subjects or {}).get(dead_subject, 0)
         values: dict[str, Any] = {
             "messages": info.state.messages,

@@ -46,6 +46,10 @@ _HEADINGS = {
 
 async def _error_page(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 400
+    if isinstance(exc, RequestValidationError) and all(
+        error["loc"][0] == "path" for error in exc.errors()
+    ):
+        status = 404  # /application/abc names no page, like any unknown path
     heading = _HEADINGS.get(status, "Error")
     detail = exc.detail if isinstance(exc, HTTPException) else None
     generic = (heading, HTTPStatus(status).phrase) if status in _HEADINGS else (heading,)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select, update
 from starlette.datastructures import FormData
@@ -31,6 +32,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 FIELDS = ("name", "version", "email", "website")
 MAX_FIELD = 255
 CHART_DAYS = 30
+AppId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""An id the ``integer`` column can hold; anything else is a 404 page (see app.py)."""
 
 
 @dataclass(frozen=True)
@@ -190,12 +193,12 @@ async def _monthly_usage(request: Request, app_id: int) -> list[Usage]:
 
 
 async def application(
-    request: Request, app_id: int, user: User = Depends(require_user)
+    request: Request, app_id: AppId, user: User = Depends(require_user)
 ) -> HTMLResponse:
     app = await _visible_application(request, user, app_id)
     daily = await _daily_usage(request, app.id, datetime.now(UTC).date())
     chart = line_chart(
-        f"Lookups in the last {CHART_DAYS} days",
+        "",
         [usage.label[5:] for usage in daily],
         [
             ("All", [usage.total for usage in daily]),
@@ -215,7 +218,7 @@ async def application(
 
 
 async def edit_application_form(
-    request: Request, app_id: int, user: User = Depends(require_user)
+    request: Request, app_id: AppId, user: User = Depends(require_user)
 ) -> HTMLResponse:
     app = await _owned_application(request, user, app_id)
     fields = AppForm(app.name, app.version, app.email or "", app.website or "")
@@ -224,7 +227,7 @@ async def edit_application_form(
 
 async def edit_application(
     request: Request,
-    app_id: int,
+    app_id: AppId,
     user: User = Depends(require_user),
     form: FormData = Depends(verified_form),
 ) -> Response:
@@ -247,7 +250,7 @@ async def _update(request: Request, app_id: int, **values: object) -> None:
 
 async def set_active(
     request: Request,
-    app_id: int,
+    app_id: AppId,
     user: User = Depends(require_user),
     form: FormData = Depends(verified_form),
 ) -> Response:

@@ -29,10 +29,11 @@ STYLE = Style(
     foreground_subtle="#57606a",
     colors=("#0b5cad", "#c2410c", "#1a7f37", "#6f42c1", "#57606a"),
     font_family="system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif",
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=14,
-    title_font_size=16,
+    label_font_size=15,
+    major_label_font_size=15,
+    legend_font_size=16,
+    title_font_size=17,
+    value_font_size=15,
 )
 
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
@@ -40,8 +41,8 @@ _KINDS = {"line": pygal.Line, "bar": pygal.Bar}
 
 
 def _label_every(count: int) -> int:
-    """Show about eight x labels, whatever the number of points (30 days on a phone)."""
-    return max(1, round(count / 8))
+    """Show about six x labels, whatever the number of points (30 days on a phone)."""
+    return max(1, round(count / 6))
 
 
 @lru_cache(maxsize=256)
@@ -56,7 +57,7 @@ def _render(
         style=STYLE,
         js=[],
         height=height,
-        width=800,
+        width=640,
         explicit_size=False,
         disable_xml_declaration=True,
         show_dots=len(labels) <= 40,
@@ -82,7 +83,7 @@ def _render(
 
 
 def chart(
-    kind: str, title: str, labels: Sequence[str], series: Series, height: int = 320
+    kind: str, title: str, labels: Sequence[str], series: Series, height: int = 300
 ) -> Markup:
     """An inline ``<svg>`` (kind ``line`` or ``bar``) with one named line or bar set per
     series; ``None`` values leave a gap. Put a table of the same numbers next to it for
@@ -91,9 +92,9 @@ def chart(
     return Markup(_render(kind, title, tuple(labels), frozen, height))
 
 
-def line_chart(title: str, labels: Sequence[str], series: Series, height: int = 320) -> Markup:
+def line_chart(title: str, labels: Sequence[str], series: Series, height: int = 300) -> Markup:
     return chart("line", title, labels, series, height)
 
 
-def bar_chart(title: str, labels: Sequence[str], series: Series, height: int = 320) -> Markup:
+def bar_chart(title: str, labels: Sequence[str], series: Series, height: int = 300) -> Markup:
     return chart("bar", title, labels, series, height)

@@ -148,3 +148,11 @@ async def test_operator_page_says_which_dependency_is_down(web_settings: Setting
     assert "JetStream did not answer" in resp.text
     assert "The ingest database did not answer" in resp.text
     assert "not answering" in resp.text
+
+
+async def test_months_out_of_range_fall_back_to_this_month(admin: WebClient) -> None:
+    this_month = datetime.now(UTC).date().strftime("%B %Y")
+    for month in ("0000-01", "9999-12", "2025-00", "12345-01"):
+        resp = await admin.get(f"/admin/stats/apps?month={month}")
+        assert resp.status_code == 200, month
+        assert f"Application usage in {this_month}" in resp.text

@@ -147,7 +147,10 @@ async def test_usage_chart_and_monthly_table(site: WebClient, web_settings: Sett
     await db.add_lookups(web_settings, app_id, today - timedelta(days=400), hits=1234, misses=0)
     page = (await site.get(f"/application/{app_id}")).text
     chart = page[page.index("<svg") : page.index("</svg>")]
-    assert "Lookups in the last 30 days" in chart
+    assert f">{today.isoformat()[5:]}<" in chart  # the x axis ends today
+    values = re.findall(r'<desc class="value">(\d+)</desc>', chart)
+    assert len(values) == 3 * 30  # all, hits, misses: 30 days each, today last
+    assert (values[29], values[27], values[59], values[89]) == ("100", "6", "70", "30")
     for name in ("All", "Hits", "Misses"):
         assert f">{name}<" in chart
     assert "<script" not in chart and "kozea.github.io" not in page
@@ -191,3 +194,11 @@ async def test_admins_see_but_do_not_edit_others_applications(web_settings: Sett
         assert page.status_code == 200 and "Watched app" in page.text
         assert f'href="/application/{app_id}/edit"' not in page.text
         assert (await admin.get(f"/application/{app_id}/edit")).status_code == 403
+
+
+async def test_ids_that_name_no_application_are_404(site: WebClient) -> None:
+    await site.sign_up()
+    for app_id in ("abc", "0", "-1", "99999999999", "1.5"):
+        resp = await site.get(f"/application/{app_id}")
+        assert resp.status_code == 404, app_id
+        assert "Page not found" in resp.text
