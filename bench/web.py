@@ -47,7 +47,8 @@ from libs.common.nats import delete_streams
 from libs.common.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCE = REPO.parent / "shared" / "testdata" / "chromaprint" / "melody_noise_22k_mono_125s.flac"
+SHARED = Path(os.environ.get("ACOUSTID_SHARED_DIR", REPO.parent / "shared"))
+SOURCE = SHARED / "testdata" / "chromaprint" / "melody_noise_22k_mono_125s.flac"
 PAGE_ITEMS = 120
 MBID = "9d3c0f2e-4b6a-4e8d-a1c7-5f2b3e4d6a70"
 
@@ -256,6 +257,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         web_port=web_port,
         website_api_url=api_url,
         cluster_secret=uuid.uuid4().hex,
+        website_secret=uuid.uuid4().hex,
         rate_limit_ip=1e6,
         rate_limit_application=1e6,
         rate_limit_global=1e6,
