@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,14 +34,13 @@ from typing import Any
 import asyncpg
 import httpx
 import numpy as np
-from _stack import RESULTS, BareHTTP, bench_settings, env_of, free_port
+from _stack import RESULTS, BareHTTP, bench_settings, env_of, free_port, tear_down
 from api_lookup import load_index, percentile, pg_url, wait_healthy
 
 from libs.chromaprint_cy.audio import fingerprint_file
 from libs.common import migrations
 from libs.common.apikeys import generate_api_key
 from libs.common.db import Database, database_url
-from libs.common.nats import delete_streams
 from libs.common.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -304,15 +301,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "fpcalc_lookup": client,
         }
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(10)
-        for db in Database:
-            await migrations.drop_database(database_url(settings, db))
-        await delete_streams(settings)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        await tear_down(procs, settings, data_dir)
 
 
 def main() -> int:

@@ -75,13 +75,12 @@ async def fingerprint_of(settings: Settings, gid: str) -> tuple[int, list[int]]:
         await databases.dispose()
 
 
-async def make_moderator(settings: Settings, email: str) -> None:
+async def promote(settings: Settings, email: str, **flags: bool) -> None:
+    """Sets ``is_moderator`` or ``is_admin`` of an account, as ``acoustid account`` does."""
     databases = Databases(settings)
     try:
         async with databases.session(Database.APP) as session:
-            await session.execute(
-                update(Account).where(Account.email == email).values(is_moderator=True)
-            )
+            await session.execute(update(Account).where(Account.email == email).values(**flags))
             await session.commit()
     finally:
         await databases.dispose()

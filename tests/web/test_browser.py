@@ -12,27 +12,12 @@ import re
 import uuid
 
 from playwright.async_api import Browser, Page, expect
-from sqlalchemy import update
 
-from libs.common.db import Database, Databases
-from libs.common.models.app import Account
-from tests.web.browse_data import fingerprint_of
+from tests.web.browse_data import fingerprint_of, promote
 from tests.web.browser import browser, check_page, page  # noqa: F401 (fixtures)
 from tests.web.stack import MELODY, MELODY_MBID, WebStack
 
 PASSWORD = "a long enough password"
-
-
-async def _make_admin(stack: WebStack, email: str) -> None:
-    databases = Databases(stack.settings)
-    try:
-        async with databases.session(Database.APP) as session:
-            await session.execute(
-                update(Account).where(Account.email == email).values(is_admin=True)
-            )
-            await session.commit()
-    finally:
-        await databases.dispose()
 
 
 async def _sign_up(tab: Page, base: str, email: str) -> None:
@@ -102,7 +87,7 @@ async def test_a_visitors_journey_through_the_site(page: Page, web_stack: WebSta
     await page.get_by_role("link", name=track).click()
     await expect(page).to_have_url(f"{base}/track/{track}")
 
-    await _make_admin(web_stack, email)
+    await promote(web_stack.settings, email, is_admin=True)
     for path, name in [("/admin", "admin"), ("/admin/stats/apps", "admin apps")]:
         await page.goto(base + path)
         await check_page(page, name)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from libs.common.db import Database, Databases
 from libs.common.models.fingerprint import TrackMBID
 from libs.common.models.ingest import TrackMBIDChange
-from tests.web.browse_data import add_track, make_moderator
+from tests.web.browse_data import add_track, promote
 from tests.web.site import WebClient
 from tests.web.stack import WebStack
 
@@ -65,7 +65,7 @@ async def test_moderator_disables_and_enables_a_link_with_notes(
     mbid = str(uuid.uuid4())
     _, gid, _ = await add_track(web_stack.settings, {mbid: False})
     email = await browse_site.sign_up(name="Mod <b>Erator</b>")
-    await make_moderator(web_stack.settings, email)
+    await promote(web_stack.settings, email, is_moderator=True)
 
     confirm = await browse_site.get(f"/edit/toggle-track-mbid?track_gid={gid}&mbid={mbid}&state=1")
     assert confirm.status_code == 200 and "Disable the link" in confirm.text
@@ -108,7 +108,7 @@ async def test_only_moderators_may_edit_and_bad_requests_change_nothing(
     page = await browse_site.get(f"/track/{gid}")
     assert "Editing history" not in page.text and "/edit/toggle-track-mbid" not in page.text
 
-    await make_moderator(web_stack.settings, email)
+    await promote(web_stack.settings, email, is_moderator=True)
     no_token = await browse_site.http.post(
         "/edit/toggle-track-mbid", data={"track_gid": gid, "mbid": mbid, "state": "1"}
     )
