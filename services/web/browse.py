@@ -36,13 +36,11 @@ def _by_title(link: track_data.Link, titles: dict[str, RecordingTitle]) -> tuple
 @router.get("/track/{ref}", response_class=HTMLResponse)
 async def track(request: Request, ref: str, disabled: str = "") -> Response:
     databases = resources(request).databases
-    found = await track_data.find_track(databases, ref)
-    if found is None:
+    page = await track_data.current_page(databases, ref)
+    if page is None:
         raise HTTPException(404, "There is no track with this AcoustID.")
-    current = await track_data.current_track(databases, found)
-    if current.id != found.id:
-        return RedirectResponse(f"/track/{current.gid}", status_code=301)
-    page = await track_data.track_page(databases, current)
+    if ref not in (page.track.gid, str(page.track.id)):
+        return RedirectResponse(f"/track/{page.track.gid}", status_code=301)
     titles = await browse_state(request).titles.titles(link.mbid for link in page.links)
     links = sorted(page.links, key=lambda link: _by_title(link, titles))
     user = await current_user(request)

@@ -39,13 +39,11 @@ async def _target(
         gid = str(uuid.UUID(mbid))
     except ValueError:
         raise HTTPException(422, "mbid is not a MusicBrainz identifier.") from None
-    databases = resources(request).databases
-    found = await track_data.find_track(databases, track_ref)
-    if found is None:
+    page = await track_data.current_page(resources(request).databases, track_ref)
+    if page is None:
         raise HTTPException(404, "There is no track with this AcoustID.")
-    track = await track_data.current_track(databases, found)
-    links = (await track_data.track_page(databases, track)).links
-    link = next((x for x in links if x.mbid == gid), None)
+    track = page.track
+    link = next((x for x in page.links if x.mbid == gid), None)
     if link is None:
         raise HTTPException(404, "This track is not linked to this recording.")
     return track, link, state == "1"

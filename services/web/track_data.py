@@ -1,21 +1,22 @@
 """What the browse pages read: tracks, their fingerprints and links, and the editing history.
 
-Every read is one statement on a reader connection; a track page runs its statements at
-once, so it costs the slowest of them rather than their sum.
+Every read is one statement on a reader connection; a track page is one statement for the
+track, its fingerprints, its links and its user metadata together.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Uuid, bindparam, select, text
 
 from libs.common.db import Database, Databases
 from libs.common.models.app import Account
-from libs.common.models.fingerprint import Fingerprint, Meta, Track, TrackMBID, TrackMeta
+from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
 from libs.common.models.ingest import TrackMBIDChange
 
 #: Merged tracks point at the track they went into; chains longer than this are not followed.
@@ -80,77 +81,67 @@ def parse_track_ref(ref: str) -> tuple[str, int | uuid.UUID] | None:
         return None
 
 
-async def find_track(databases: Databases, ref: str) -> TrackRow | None:
-    """The track an AcoustID or numeric id names, as stored (possibly merged away)."""
-    parsed = parse_track_ref(ref)
+_PAGE_SQL = """
+    SELECT t.id, t.gid, t.new_id,
+      (SELECT json_agg(json_build_array(f.id, f.length, f.submission_count)
+                       ORDER BY f.length, f.id)
+       FROM fingerprint f WHERE f.track_id = t.id),
+      (SELECT json_agg(json_build_array(m.id, m.mbid, m.submission_count, m.disabled)
+                       ORDER BY m.submission_count DESC, m.mbid)
+       FROM track_mbid m WHERE m.track_id = t.id AND m.merged_into IS NULL),
+      (SELECT json_agg(json_build_array(u.track, u.artist, u.album, u.n)
+                       ORDER BY u.n DESC, u.track, u.artist, u.album)
+       FROM (SELECT me.track, me.artist, me.album, sum(tm.submission_count) AS n
+             FROM track_meta tm JOIN meta me ON me.id = tm.meta_id
+             WHERE tm.track_id = t.id
+               AND (me.track IS NOT NULL OR me.artist IS NOT NULL OR me.album IS NOT NULL)
+             GROUP BY me.track, me.artist, me.album
+             ORDER BY n DESC LIMIT :meta_rows) u)
+    FROM track t WHERE {where}
+"""
+_PAGE_BY_ID = text(_PAGE_SQL.format(where="t.id = :id"))
+_PAGE_BY_GID = text(_PAGE_SQL.format(where="t.gid = :gid")).bindparams(
+    bindparam("gid", type_=Uuid())
+)
+
+
+def _rows(value: Any) -> list[list[Any]]:
+    if value is None:
+        return []
+    return list(json.loads(value) if isinstance(value, str) else value)
+
+
+async def load_page(databases: Databases, ref: str | int) -> TrackPage | None:
+    """A track with its fingerprints, links and user metadata in one statement, by AcoustID
+    or numeric id; None when there is no such track. The track may be merged away
+    (``track.new_id``): then the lists are those left on it, usually none."""
+    parsed = ("id", ref) if isinstance(ref, int) else parse_track_ref(ref)
     if parsed is None:
         return None
     kind, value = parsed
-    column = Track.id if kind == "id" else Track.gid
+    stmt = _PAGE_BY_ID if kind == "id" else _PAGE_BY_GID
     rows = await databases.fetch(
-        Database.FINGERPRINT, select(Track.id, Track.gid, Track.new_id).where(column == value)
+        Database.FINGERPRINT, stmt, {kind: value, "meta_rows": USER_META_ROWS}
     )
-    return TrackRow(rows[0][0], str(rows[0][1]), rows[0][2]) if rows else None
+    if not rows:
+        return None
+    track_id, gid, new_id, fingerprints, links, user_meta = rows[0]
+    return TrackPage(
+        TrackRow(track_id, str(gid), new_id),
+        [FingerprintRow(*row) for row in _rows(fingerprints)],
+        [Link(row[0], str(row[1]), row[2], bool(row[3])) for row in _rows(links)],
+        [UserMeta(*row) for row in _rows(user_meta)],
+    )
 
 
-async def current_track(databases: Databases, track: TrackRow) -> TrackRow:
-    """Where a merged track's fingerprints and links went, following the merge chain."""
+async def current_page(databases: Databases, ref: str) -> TrackPage | None:
+    """The page of the track ``ref`` names, or of the track it was merged into."""
+    page = await load_page(databases, ref)
     for _ in range(MAX_REDIRECTS):
-        if track.new_id is None:
+        if page is None or page.track.new_id is None:
             break
-        rows = await databases.fetch(
-            Database.FINGERPRINT,
-            select(Track.id, Track.gid, Track.new_id).where(Track.id == track.new_id),
-        )
-        if not rows:
-            break
-        track = TrackRow(rows[0][0], str(rows[0][1]), rows[0][2])
-    return track
-
-
-async def _fingerprints(databases: Databases, track_id: int) -> list[FingerprintRow]:
-    rows = await databases.fetch(
-        Database.FINGERPRINT,
-        select(Fingerprint.id, Fingerprint.length, Fingerprint.submission_count)
-        .where(Fingerprint.track_id == track_id)
-        .order_by(Fingerprint.length, Fingerprint.id),
-    )
-    return [FingerprintRow(*row) for row in rows]
-
-
-async def _links(databases: Databases, track_id: int) -> list[Link]:
-    rows = await databases.fetch(
-        Database.FINGERPRINT,
-        select(TrackMBID.id, TrackMBID.mbid, TrackMBID.submission_count, TrackMBID.disabled)
-        .where(TrackMBID.track_id == track_id, TrackMBID.merged_into.is_(None))
-        .order_by(TrackMBID.submission_count.desc(), TrackMBID.mbid),
-    )
-    return [Link(r[0], str(r[1]), r[2], bool(r[3])) for r in rows]
-
-
-async def _user_meta(databases: Databases, track_id: int) -> list[UserMeta]:
-    """Titles, artists and albums users submitted, equal ones summed, most submitted first."""
-    total = func.sum(TrackMeta.submission_count)
-    rows = await databases.fetch(
-        Database.FINGERPRINT,
-        select(Meta.track, Meta.artist, Meta.album, total)
-        .join(TrackMeta, TrackMeta.meta_id == Meta.id)
-        .where(TrackMeta.track_id == track_id)
-        .where((Meta.track.is_not(None)) | (Meta.artist.is_not(None)) | (Meta.album.is_not(None)))
-        .group_by(Meta.track, Meta.artist, Meta.album)
-        .order_by(total.desc(), Meta.track, Meta.artist, Meta.album)
-        .limit(USER_META_ROWS),
-    )
-    return [UserMeta(*row) for row in rows]
-
-
-async def track_page(databases: Databases, track: TrackRow) -> TrackPage:
-    fingerprints, links, user_meta = await asyncio.gather(
-        _fingerprints(databases, track.id),
-        _links(databases, track.id),
-        _user_meta(databases, track.id),
-    )
-    return TrackPage(track, fingerprints, links, user_meta)
+        page = await load_page(databases, page.track.new_id)
+    return page
 
 
 async def history(databases: Databases, links: list[Link]) -> list[Change]:
