@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
 .PHONY: dev run test lint bench compose-config install build system-deps clean \
-	dr-drill k8s-render compose-images compose-up compose-down compose-test
+	dr-drill k8s-render compose-images compose-up compose-down compose-test axe
 
 $(VENV)/.installed: pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,8 +31,19 @@ dev: system-deps build
 run: build
 	$(VENV)/bin/acoustid run $(SERVICE)
 
-test: system-deps build
+test: system-deps build axe
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# axe-core for the website's accessibility checks in the browser tests, from the npm
+# registry into .dev/npm (never committed); the tests load its axe.min.js from there.
+AXE_VERSION := 4.14.1
+AXE_JS := .dev/npm/node_modules/axe-core/axe.min.js
+$(AXE_JS):
+	@command -v npm >/dev/null || { echo "npm is needed for axe-core (apt-get install npm)" >&2; exit 1; }
+	mkdir -p .dev/npm
+	npm install --silent --no-audit --no-fund --no-save --prefix .dev/npm axe-core@$(AXE_VERSION)
+
+axe: $(AXE_JS)
 
 lint: install
 	$(VENV)/bin/ruff check .

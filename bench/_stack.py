@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
+from libs.common import migrations
+from libs.common.db import Database, database_url
+from libs.common.nats import delete_streams
 from libs.common.settings import DEFAULT_PG, Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,6 +46,19 @@ def bench_settings(run: str, data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+async def tear_down(procs: list[subprocess.Popen[bytes]], settings: Settings, data: Path) -> None:
+    """Stops the processes, then drops the run's databases, streams and files."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+    for db in Database:
+        await migrations.drop_database(database_url(settings, db))
+    await delete_streams(settings)
+    shutil.rmtree(data, ignore_errors=True)
+
+
 def env_of(settings: Settings) -> dict[str, str]:
     """The environment that hands ``settings`` to a service process, quietly logging."""
     env = dict(os.environ)
@@ -71,6 +89,12 @@ class BareHTTP:
             f"content-length: {len(body)}\r\n\r\n".encode()
             + body
         )
+        return await self._send(request)
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        return await self._send(f"GET {path} HTTP/1.1\r\nhost: bench\r\n\r\n".encode())
+
+    async def _send(self, request: bytes) -> tuple[int, bytes]:
         status = b""
         if self.idle:
             reader, writer = self.idle.pop()

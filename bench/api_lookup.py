@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,14 +27,13 @@ from urllib.parse import urlencode
 import asyncpg
 import httpx
 import numpy as np
-from _stack import RESULTS, BareHTTP, bench_settings, env_of, free_port
+from _stack import RESULTS, BareHTTP, bench_settings, env_of, free_port, tear_down
 
 from libs.chromaprint_cy.codec import encode_fingerprint
 from libs.chromaprint_cy.query import extract_query
 from libs.common import migrations
 from libs.common.apikeys import generate_api_key
 from libs.common.db import Database, database_url
-from libs.common.nats import delete_streams
 from libs.common.settings import Settings
 
 ITEMS = 950  # fpcalc's 120 s
@@ -302,20 +300,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "submit": submit,
         }
     finally:
-        await teardown(procs, settings, data_dir)
-
-
-async def teardown(procs: list[subprocess.Popen[bytes]], settings: Settings, work: Path) -> None:
-    """Stops the run's processes, drops its databases and streams, removes its files."""
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(10)
-    for db in Database:
-        await migrations.drop_database(database_url(settings, db))
-    await delete_streams(settings)
-    shutil.rmtree(work, ignore_errors=True)
+        await tear_down(procs, settings, data_dir)
 
 
 def main() -> int:

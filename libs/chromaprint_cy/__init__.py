@@ -20,7 +20,7 @@ _HOMES = {
         "decompress",
         "encode_fingerprint",
     ),
-    "compare": ("TRACK_MAX_OFFSET", "compare2", "simhash"),
+    "compare": ("TRACK_MAX_OFFSET", "compare2", "compare2_offset", "simhash"),
     "constants": ("ALGORITHMS", "DEFAULT_ALGORITHM", "SILENCE_ITEM"),
     "fingerprinter": ("Fingerprinter", "fingerprint"),
     "library": ("Chromaprint", "fingerprint_pcm"),

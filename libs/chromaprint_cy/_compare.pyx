@@ -175,7 +175,7 @@ cdef int distinct_keys(const uint32_t *x, Py_ssize_t n, Py_ssize_t skip, const u
 
 
 cdef float match(const uint32_t *a, Py_ssize_t asize, const uint32_t *b, Py_ssize_t bsize,
-                int maxoffset, uint16_t *counts) noexcept nogil:
+                int maxoffset, uint16_t *counts, Py_ssize_t *offset) noexcept nogil:
     """pg_acoustid's match_fingerprints2, including how its tables overlap in memory.
 
     The C code keeps both position tables and the `seen` bytes in one allocation: a's key 16383
@@ -230,6 +230,7 @@ cdef float match(const uint32_t *a, Py_ssize_t asize, const uint32_t *b, Py_ssiz
                 if counts[off + bsize] > topcount:
                     topcount = counts[off + bsize]
                     topoff = off
+    offset[0] = topoff
     minsize = min(asize, bsize) & ~1
     askip = bskip = 0
     if topoff < 0:
@@ -269,15 +270,17 @@ cdef float match(const uint32_t *a, Py_ssize_t asize, const uint32_t *b, Py_ssiz
 
 
 def compare2(const uint32_t[::1] a, const uint32_t[::1] b, int maxoffset):
-    cdef Py_ssize_t asize = a.shape[0], bsize = b.shape[0]
+    """(score, offset): the offset is how many items of a (positive) or b (negative) the
+    alignment vote dropped before scoring, 0 when either side is empty."""
+    cdef Py_ssize_t asize = a.shape[0], bsize = b.shape[0], offset = 0
     cdef float score
     cdef uint16_t *counts
     if asize == 0 or bsize == 0:
-        return 0.0
+        return 0.0, 0
     counts = <uint16_t *>calloc(asize + bsize + 1, sizeof(uint16_t))
     if counts == NULL:
         raise MemoryError()
     with nogil:
-        score = match(&a[0], asize, &b[0], bsize, maxoffset, counts)
+        score = match(&a[0], asize, &b[0], bsize, maxoffset, counts, &offset)
     free(counts)
-    return score
+    return score, offset

@@ -109,6 +109,11 @@ class AudioFile:
         self.stream = stream
 
     @property
+    def format_name(self) -> str:
+        """FFmpeg's name of the container's demuxer, e.g. ``mp3`` or ``mov,mp4,m4a,3gp,3g2,mj2``."""
+        return str(self._container.format.name)
+
+    @property
     def duration_ms(self) -> int:
         """Container duration in whole milliseconds: fpcalc reports metadata, not decoded length."""
         s = self.stream

@@ -15,7 +15,14 @@ def compare2(a: np.ndarray, b: np.ndarray, maxoffset: int = 0) -> float:
 
     Items may be given as uint32 or as the int32 PostgreSQL stores; only the bit pattern counts.
     """
-    return float(_compare.compare2(_as_items(a), _as_items(b), maxoffset))
+    return float(_compare.compare2(_as_items(a), _as_items(b), maxoffset)[0])
+
+
+def compare2_offset(a: np.ndarray, b: np.ndarray, maxoffset: int = 0) -> tuple[float, int]:
+    """compare2's score and the alignment it scored: a positive offset means ``a[offset:]``
+    lines up with ``b``, a negative one that ``b[-offset:]`` lines up with ``a``."""
+    score, offset = _compare.compare2(_as_items(a), _as_items(b), maxoffset)
+    return float(score), int(offset)
 
 
 def simhash(items: np.ndarray) -> int:

@@ -212,6 +212,21 @@ class Settings(BaseSettings):
     )
     outbox_delay: float = Field(300.0, ge=0, description="republish unhandled submissions after s")
 
+    # Website: browsing and identify-by-upload.
+    website_max_upload: int = Field(
+        50_000_000, gt=0, description="largest audio file identify-by-upload accepts, in bytes"
+    )
+    website_identify_timeout: float = Field(
+        30.0, gt=0, description="seconds an upload may take to decode and fingerprint"
+    )
+    website_identify_concurrency: int = Field(
+        2, ge=1, description="uploads fingerprinted at once per web process; more wait their turn"
+    )
+    website_client_key: str = Field(
+        "",
+        description="application key identify-by-upload looks up with; empty: today's demo key",
+    )
+
     # Local development.
     dev_dir: Path = Field(Path(".dev"), description="make dev's data, logs and stack.json")
     dev_known_clients: bool = Field(

@@ -38,11 +38,14 @@ from libs.common.musicbrainz import schema as mb_schema
 from libs.common.nats import connect, ensure_streams
 from libs.common.settings import Settings, get_settings
 from libs.common.supervisor import Supervised, serve_health, supervise
+from services.cli.demo_history import DAYS as HISTORY_DAYS
+from services.cli.demo_history import seed_demo_history, wait_for_todays_stats
 
 log = logging.getLogger("devstack")
 
 HEALTH_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
+STATS_TIMEOUT = 60.0
 
 
 @dataclass
@@ -239,11 +242,21 @@ def main(argv: list[str]) -> int:
     try:
         servers = localservers.ensure(settings, settings.dev_dir)
         keys = asyncio.run(prepare(settings))
-        for child in kids:
+        # The cron starts last: its first statistics run then counts the demo tracks.
+        cron = [child for child in kids if child.name == "cron"]
+        services = [child for child in kids if child.name != "cron"]
+        for child in services:
             child.launch()
-        wait_healthy(kids)
+        wait_healthy(services)
         fingerprints = asyncio.run(count_fingerprints(settings))
         demo = seed_demo_tracks(kids[0].url, keys, fingerprints)
+        if asyncio.run(seed_demo_history(settings, keys.client)):
+            log.info("wrote %d days of demo history for the website's charts", HISTORY_DAYS)
+        for child in cron:
+            child.launch()
+        wait_healthy(cron)
+        if not asyncio.run(wait_for_todays_stats(settings, STATS_TIMEOUT)):
+            log.warning("the cron has not written today's statistics yet; see its log")
         stack = write_stack(settings, kids, keys)
         health = serve_health(list(kids), "127.0.0.1", settings.dev_supervisor_port)
         print(banner(kids, keys, stack, demo), flush=True)

@@ -15,7 +15,18 @@ from libs.common.client_address import ClientAddress
 from libs.common.db import Database
 from libs.common.service import build_resources, create_service_app
 from libs.common.settings import Settings
-from services.web import accounts, admin, applications, mb_login, pages
+from services.web import (
+    accounts,
+    admin,
+    applications,
+    browse,
+    fingerprint_pages,
+    identify_page,
+    mb_login,
+    moderation,
+    pages,
+    statistics,
+)
 from services.web.auth import SignInRequired
 from services.web.sessions import SessionMiddleware
 from services.web.templating import render
@@ -80,4 +91,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(applications.router)
     app.include_router(admin.router)
     # web-browse's routers (track pages, upload, moderation, stats) are included below.
+    app.include_router(browse.router)
+    app.include_router(fingerprint_pages.router)
+    app.include_router(identify_page.router)
+    app.include_router(moderation.router)
+    app.include_router(statistics.router)
     return app

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 from nats.js import JetStreamContext
 from redis.asyncio import Redis
-from sqlalchemy import delete, distinct, func, select
+from sqlalchemy import Select, Subquery, delete, distinct, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from libs.chromaprint_cy.compare import compare2
@@ -21,6 +21,7 @@ from libs.common.db import Database, Databases
 from libs.common.index_client import FULL_SEARCH, IndexClient
 from libs.common.models.app import (
     Account,
+    AccountOpenID,
     Application,
     Format,
     Source,
@@ -163,11 +164,45 @@ async def fold_user_agent_counters(ctx: Context) -> int:
     return folded
 
 
+HISTOGRAM_TOP = 10
+"""Histogram buckets are 0..9 and "10 or more", as the original's statistics page shows."""
+
+
+def _histogram(name: str, counts: Subquery) -> tuple[str, Select[int, int]]:
+    """``<name>.<n><unit>`` rows: how many keys have n links, the last bucket n or more."""
+    bucket = func.least(counts.c.n, HISTOGRAM_TOP)
+    return name, select(bucket, func.count()).select_from(counts).group_by(bucket)
+
+
+def _link_histograms() -> list[tuple[str, Select[int, int]]]:
+    """Enabled links per MBID (``mbid.<n>tracks``) and per live track (``track.<n>mbids``)."""
+    per_mbid = (
+        select(func.count().filter(TrackMBID.disabled.is_(False)).label("n"))
+        .group_by(TrackMBID.mbid)
+        .subquery()
+    )
+    enabled = TrackMBID.__table__.alias("enabled")
+    per_track = (
+        select(func.count(enabled.c.id).label("n"))
+        .select_from(Track)
+        .outerjoin(enabled, (enabled.c.track_id == Track.id) & enabled.c.disabled.is_(False))
+        .where(Track.new_id.is_(None))
+        .group_by(Track.id)
+        .subquery()
+    )
+    return [_histogram("mbid.{}tracks", per_mbid), _histogram("track.{}mbids", per_track)]
+
+
 async def daily_stats(ctx: Context) -> dict[str, int]:
-    """Today's totals into ``stats`` (the website's charts); re-running replaces today's rows."""
+    """Today's totals into ``stats`` (the website's charts); re-running replaces today's rows.
+
+    ``submission.all`` counts imported submissions (the sum of the fingerprints' counts):
+    the original sums ``account.submission_count``, which nothing increments.
+    """
     app_counts = {
         "account.all": select(func.count()).select_from(Account),
         "account.musicbrainz": select(func.count()).where(Account.mbuser.is_not(None)),
+        "account.openid": select(func.count(distinct(AccountOpenID.account_id))),
         "account.active": select(func.count(distinct(Source.account_id))),
         "application.all": select(func.count()).select_from(Application),
         "format.all": select(func.count()).select_from(Format),
@@ -179,6 +214,7 @@ async def daily_stats(ctx: Context) -> dict[str, int]:
         "mbid.all": select(func.count(distinct(TrackMBID.mbid))).where(
             TrackMBID.disabled.is_(False)
         ),
+        "submission.all": select(func.coalesce(func.sum(Fingerprint.submission_count), 0)),
     }
     ingest_counts = {
         "submission.unhandled": select(func.count()).where(Submission.handled.is_(False)),
@@ -192,6 +228,11 @@ async def daily_stats(ctx: Context) -> dict[str, int]:
         async with ctx.databases.session(db) as session:
             for name, query in queries.items():
                 values[name] = int(await session.scalar(query) or 0)
+    async with ctx.databases.session(Database.FINGERPRINT) as session:
+        for pattern, histogram in _link_histograms():
+            found = {n: count for n, count in (await session.execute(histogram)).all()}
+            for n in range(HISTOGRAM_TOP + 1):
+                values[pattern.format(n)] = int(found.get(n, 0))
     today = datetime.now(UTC).date()
     async with ctx.databases.session(Database.APP) as session, session.begin():
         await session.execute(

@@ -204,6 +204,17 @@ def test_compare2_known_values() -> None:
     assert compare.compare2(fp.view(np.int32), fp, 80) == 1.0
 
 
+@pytest.mark.parametrize("shift", [0, 12, -30])
+def test_compare2_offset_is_the_alignment_scored(shift: int) -> None:
+    fp = _fingerprints()[2]
+    noise = np.random.default_rng(3).integers(0, 2**32, max(-shift, 0), dtype=np.uint64)
+    other = fp[shift:] if shift >= 0 else np.concatenate([noise.astype(np.uint32), fp])
+    score, offset = compare.compare2_offset(fp, other, 80)
+    assert offset == shift
+    assert score == compare.compare2(fp, other, 80) > 0.9
+    assert compare.compare2_offset(fp, np.empty(0, np.uint32), 80) == (0.0, 0)
+
+
 def test_extract_query() -> None:
     for fp in _fingerprints():
         assert np.array_equal(query.extract_query(fp), reference.extract_query(fp))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -114,6 +115,16 @@ def _wait_for_stack(proc: subprocess.Popen[bytes], path: Path) -> dict[str, str]
     pytest.fail("make dev did not write stack.json in time")
 
 
+def _assert_every_chart_has_data(page: str) -> None:
+    """The statistics page of a fresh stack: the demo tracks counted, both charts drawn."""
+    assert re.search(r'AcoustIDs</th><td class="num">[1-9]', page), page[:3000]
+    assert ">No data yet</text>" not in page
+    for start, end in (("additions", "searches"), ("searches", "tracks-hist")):
+        section = page[page.index(f'id="{start}"') : page.index(f'id="{end}"')]
+        numbers = re.findall(r'<td class="num">([\d,]+)</td>', section)
+        assert any(int(n.replace(",", "")) > 0 for n in numbers), start
+
+
 def _run_once(settings: Settings) -> dict[str, str]:
     proc = _start(settings)
     try:
@@ -139,6 +150,7 @@ def _run_once(settings: Settings) -> dict[str, str]:
             (DEMO["mbid"], "Melody for Two Hands")
         ], lookup.text
         assert [a["name"] for a in recordings[0]["artists"]] == ["Aurora Vale", "The Tidewater"]
+        _assert_every_chart_has_data(httpx.get(f"{stack['web']}/stats", timeout=10).text)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)

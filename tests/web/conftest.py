@@ -33,3 +33,6 @@ async def site(web_settings: Settings) -> AsyncIterator[WebClient]:
     """A visitor with an empty cookie jar on a freshly built app."""
     async with open_site(web_settings) as (_app, client):
         yield client
+
+
+from tests.web.stack import browse_site, web_stack, web_stack_settings  # noqa: E402, F401

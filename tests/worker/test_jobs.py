@@ -13,7 +13,8 @@ from sqlalchemy import select, text, update
 from libs.common import stats_counters
 from libs.common.db import Database, Databases
 from libs.common.index_client import IndexClient
-from libs.common.models.app import Stats, StatsLookups, StatsUserAgents
+from libs.common.models.app import Account, AccountOpenID, Stats, StatsLookups, StatsUserAgents
+from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
 from libs.common.models.ingest import Submission
 from libs.common.nats import connect, delete_streams, ensure_streams, submissions_subject
 from libs.common.redis import create_redis
@@ -151,6 +152,66 @@ async def test_daily_stats_rows_are_replaced_on_rerun(ctx: jobs.Context) -> None
         )
     assert [r.value for r in rows] == [1]
     assert set(first) >= {"account.all", "track.all", "fingerprint.all", "mbid.all"}
+
+
+async def add_track(ctx: jobs.Context, links: dict[str, bool], counts: tuple[int, ...] = ()) -> int:
+    """A track with MBID links (mbid -> disabled) and one fingerprint per submission count."""
+    async with ctx.databases.session(Database.FINGERPRINT) as session:
+        track = Track(gid=uuid.uuid4())
+        session.add(track)
+        await session.flush()
+        session.add_all(
+            TrackMBID(track_id=track.id, mbid=uuid.UUID(mbid), submission_count=1, disabled=off)
+            for mbid, off in links.items()
+        )
+        session.add_all(
+            Fingerprint(fingerprint=[1, 2, 3], length=100, track_id=track.id, submission_count=n)
+            for n in counts
+        )
+        await session.commit()
+        return track.id
+
+
+async def test_daily_stats_histograms_and_submission_total(ctx: jobs.Context) -> None:
+    async with ctx.databases.engine(Database.FINGERPRINT).begin() as conn:
+        await conn.execute(text("TRUNCATE track RESTART IDENTITY CASCADE"))
+    mbid = [str(uuid.UUID(int=n)) for n in range(20)]
+    first = await add_track(ctx, {mbid[0]: False, mbid[1]: False}, counts=(3,))
+    await add_track(ctx, {mbid[0]: False, mbid[2]: True}, counts=(2,))
+    await add_track(ctx, {})
+    await add_track(ctx, {m: False for m in mbid[5:16]})
+    merged = await add_track(ctx, {})
+    async with ctx.databases.session(Database.FINGERPRINT) as session:
+        await session.execute(update(Track).where(Track.id == merged).values(new_id=first))
+        await session.commit()
+    values = await jobs.daily_stats(ctx)
+    tracks = {n: values[f"track.{n}mbids"] for n in range(11)}
+    assert tracks == {0: 1, 1: 1, 2: 1, **{n: 0 for n in range(3, 10)}, 10: 1}
+    mbids = {n: values[f"mbid.{n}tracks"] for n in range(11)}
+    assert mbids == {0: 1, 1: 12, 2: 1, **{n: 0 for n in range(3, 11)}}
+    assert values["submission.all"] == 5
+    assert (values["track.all"], values["mbid.all"], values["track_mbid.all"]) == (5, 13, 14)
+    async with ctx.databases.session(Database.APP) as session:
+        rows = await session.execute(
+            select(Stats.name, Stats.value).where(Stats.name.like("%mbid%"))
+        )
+        stored = {name: value for name, value in rows.all()}
+    assert stored["track.10mbids"] == 1 and stored["mbid.1tracks"] == 12
+
+
+async def test_daily_stats_counts_openid_accounts(ctx: jobs.Context) -> None:
+    before = (await jobs.daily_stats(ctx))["account.openid"]
+    async with ctx.databases.session(Database.APP) as session:
+        account = Account(name="openid user", apikey=uuid.uuid4().hex[:10])
+        session.add(account)
+        await session.flush()
+        session.add_all(
+            AccountOpenID(openid=f"https://id.example/{uuid.uuid4().hex}", account_id=account.id)
+            for _ in range(2)
+        )
+        await session.commit()
+    after = await jobs.daily_stats(ctx)
+    assert after["account.openid"] == before + 1
 
 
 async def test_old_handled_submissions_are_deleted(ctx: jobs.Context) -> None:
