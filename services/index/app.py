@@ -22,10 +22,12 @@ from services.index import legacy, manifest, metrics
 from services.index.api import IndexState, install
 from services.index.replication import Replicator, bootstrap
 from services.index.store import Store, lock_directory
+from services.index.wal import Wal
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 0.25
+WAL_DIR = "wal"
 
 
 async def maintain(store: Store) -> None:
@@ -67,7 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
             state.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("index %s cannot be served", settings.index_name)
             return
-        replicator = Replicator(settings, store, lambda: res.nats)
+        wal = Wal(store.directory / WAL_DIR) if settings.index_write_ack == "fsync" else None
+        replicator = Replicator(settings, store, lambda: res.nats, wal)
         store.on_durable = replicator.notify_durable(asyncio.get_running_loop())
         state.store, state.replicator = store, replicator
         metrics.COLLECTOR.stores[settings.index_name] = store

@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from libs.common.index_messages import Change, Delete, Insert
+from libs.common.index_messages import DELETE, Batch, Change
 from services.index import durable
 from services.index.kernel import (
     MAX_WIDTH,
@@ -189,25 +189,25 @@ def _segment(
 
 
 def from_changes(changes: Sequence[Change], seq: int = 0) -> Segment:
+    return from_batch(Batch.from_changes(changes), seq=seq)
+
+
+def from_batch(batch: Batch, seq: int = 0) -> Segment:
     """One batch as a segment: the last change of an id within the batch wins."""
-    latest: dict[int, Insert | Delete] = {}
-    attributes: dict[str, str] = {}
-    for change in changes:
-        if isinstance(change, Insert | Delete):
-            latest[change.id] = change
-        else:
-            attributes.update(change.values)
-    inserts = [c for c in latest.values() if isinstance(c, Insert)]
-    docs = np.array(sorted(latest), dtype=np.uint32)
-    tombstones = np.array(sorted(i for i, c in latest.items() if isinstance(c, Delete)), np.uint32)
-    if inserts:
-        terms = np.concatenate([c.terms for c in inserts])
-        ids = np.repeat(
-            np.array([c.id for c in inserts], dtype=np.uint32), [len(c.terms) for c in inserts]
-        )
-    else:
-        terms = ids = np.zeros(0, dtype=np.uint32)
-    return build(terms, ids, docs, tombstones, seq=seq, attributes=attributes)
+    ids = np.asarray(batch.ids, dtype=np.uint32)
+    reversed_docs, last_from_end = np.unique(ids[::-1], return_index=True)
+    docs = reversed_docs
+    winning = len(ids) - 1 - last_from_end
+    kinds = np.asarray(batch.kinds)
+    tombstones = docs[kinds[winning] == DELETE]
+    terms = np.asarray(batch.terms, dtype=np.uint32)
+    posting_ids = np.repeat(ids, batch.lengths)
+    if len(docs) != len(ids):  # an id changed twice: only its last change counts
+        wins = np.zeros(len(ids), dtype=bool)
+        wins[winning] = True
+        keep = np.repeat(wins, batch.lengths)
+        terms, posting_ids = terms[keep], posting_ids[keep]
+    return build(terms, posting_ids, docs, tombstones, seq=seq, attributes=batch.attributes)
 
 
 def merge(segments: Sequence[Segment], *, drop_tombstones: bool) -> Segment:
