@@ -520,7 +520,9 @@ async def write_run(
     """One bulk load into a fresh index: rate, the index process's CPU per document, and,
     when asked, disk (segments + WAL + FPINDEX) per posting and RSS after searches."""
     n = len(terms)
-    env = {"ACOUSTID_INDEX_WRITE_ACK": ack}
+    # Steady state: the WAL keeps checkpointed writes for index_wal_keep (180 s by default,
+    # to outlast the NATS server's sync interval); 5 s lets the run see it trimmed.
+    env = {"ACOUSTID_INDEX_WRITE_ACK": ack, "ACOUSTID_INDEX_WAL_KEEP": "5"}
     async with Service(workdir, name, cpus=cpus, env=env) as svc:
         cpu0 = svc.cpu_seconds()
         if protocol == "legacy":
@@ -540,7 +542,7 @@ async def write_run(
             cpu_settled = svc.cpu_seconds() - cpu0
             out["server_cpu_us_per_doc_until_settled"] = cpu_settled / n * 1e6
             # The log is purged on the replicas' trim interval after the last checkpoint.
-            await asyncio.sleep(8)
+            await asyncio.sleep(12)
             postings = n * terms.shape[1]
             disk = svc.disk_bytes()
             log_bytes = await svc.log_bytes()

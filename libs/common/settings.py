@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="when the index answers a write: after its own WAL fsync (fsync) or after "
         "the FPINDEX publish alone (publish: as durable as the NATS server's sync setting)",
     )
+    index_wal_keep: float = Field(
+        180.0,
+        ge=0,
+        description="seconds the index keeps checkpointed writes in its WAL: at least the NATS "
+        "server's sync interval, so writes it lost in a crash can be published again",
+    )
     index_log_max_age: float = Field(
         7 * 24 * 3600.0,
         gt=0,

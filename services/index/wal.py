@@ -47,7 +47,7 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class Wal:
-    def __init__(self, directory: Path, keep_seconds: float = 300.0) -> None:
+    def __init__(self, directory: Path, keep_seconds: float = 180.0) -> None:
         self.directory = directory
         self.keep_seconds = keep_seconds
         self._lock = threading.Lock()
