@@ -67,7 +67,7 @@ def bench_files(directory: Path) -> dict:
     ]
     fpcalc = shutil.which("fpcalc")
     assert fpcalc, "fpcalc is missing (apt-get install libchromaprint-tools)"
-    cmd = [sys.executable, "-m", "libs.chromaprint_cy.fpcalc", *map(str, files)]
+    cmd = [sys.executable, "-m", "services.cli", "fpcalc", *map(str, files)]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True).stdout
     expected = "".join(
         subprocess.run([fpcalc, str(f)], capture_output=True, text=True).stdout for f in files

@@ -60,7 +60,7 @@ def machine_cpu_seconds() -> float:
 def start(service: str, settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "libs.common.cli", "run", service],
+            [sys.executable, "-m", "services.cli", "run", service],
             cwd=REPO, env=env_of(settings), stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     for _ in range(600):
@@ -167,7 +167,7 @@ def run_size(size: int, submissions: int, workdir: Path) -> list[dict[str, objec
         t0 = time.perf_counter()
         stored = asyncio.run(preload(settings, size, rng))
         subprocess.run(
-            [sys.executable, "-m", "libs.common.cli", "index", "rebuild", "--quiet"],
+            [sys.executable, "-m", "services.cli", "index", "rebuild", "--quiet"],
             cwd=REPO, env=env_of(settings), check=True,
         )  # fmt: skip
         print(f"preloaded {size} fingerprints in {time.perf_counter() - t0:.0f}s", flush=True)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.common import localservers, migrations
 from libs.common.db import Database, database_url
@@ -23,6 +24,22 @@ from libs.common.settings import DEFAULT_PG, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ACOUSTID_SHARED_DIR", REPO.parent / "shared"))
+
+
+class Stamp:
+    """A middleware that adds ``x-stamp: 1`` to every answer: added to an app the public way,
+    it shows which answers pass through the app's middleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-stamp", b"1")]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
 
 
 def free_port() -> int:
@@ -44,6 +61,7 @@ def settings_for_run(run: str, **overrides: object) -> Settings:
         "ingest_database_url": f"{DEFAULT_PG}/test_{run}_ingest",
         "nats_prefix": f"test{run}.",
         "redis_prefix": f"test:{run}:",
+        "website_secret": f"test-secret-{run}",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ class ServiceProcess:
         env = {**os.environ, **settings_env(self.settings)}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "libs.common.cli", "run", self.service],
+                [sys.executable, "-m", "services.cli", "run", self.service],
                 cwd=REPO,
                 env=env,
                 stdout=out,

@@ -11,86 +11,15 @@ FFmpeg 5.1 by an LSB on resampled 16-bit input.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import glob
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
 
 from . import constants as C
+from .ffmpeg import AudioError, ffmpeg
 from .fingerprinter import Fingerprinter
-
-
-class AudioError(Exception):
-    """A file could not be opened or decoded; `str()` is FFmpeg's reason, as fpcalc shows it."""
-
-
-@dataclass(frozen=True)
-class _FFmpeg:
-    swr: ctypes.CDLL
-    avutil: ctypes.CDLL
-    origin: str
-
-
-def _bind(swr_path: str, avutil_path: str, origin: str) -> _FFmpeg:
-    swr = ctypes.CDLL(swr_path)
-    avutil = ctypes.CDLL(avutil_path)
-    swr.swr_alloc.restype = ctypes.c_void_p
-    swr.swr_init.argtypes = [ctypes.c_void_p]
-    swr.swr_free.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
-    swr.swr_get_out_samples.argtypes = [ctypes.c_void_p, ctypes.c_int]
-    swr.swr_convert.argtypes = [
-        ctypes.c_void_p,
-        ctypes.POINTER(ctypes.c_void_p),
-        ctypes.c_int,
-        ctypes.POINTER(ctypes.c_void_p),
-        ctypes.c_int,
-    ]
-    swr.swresample_version.restype = ctypes.c_uint
-    avutil.av_opt_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
-    avutil.av_opt_set_int.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_char_p,
-        ctypes.c_int64,
-        ctypes.c_int,
-    ]
-    avutil.av_opt_set_double.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_char_p,
-        ctypes.c_double,
-        ctypes.c_int,
-    ]
-    avutil.av_get_sample_fmt.argtypes = [ctypes.c_char_p]
-    return _FFmpeg(swr, avutil, origin)
-
-
-@lru_cache(maxsize=1)
-def ffmpeg() -> _FFmpeg:
-    """The libswresample to convert with: the system's (fpcalc's own) first, else PyAV's."""
-    swr_name = ctypes.util.find_library("swresample")
-    avutil_name = ctypes.util.find_library("avutil")
-    if swr_name and avutil_name and "CHROMAPRINT_CY_BUNDLED_SWR" not in os.environ:
-        try:
-            return _bind(swr_name, avutil_name, "system")
-        except OSError:
-            pass
-    libs = Path(av.__file__).parent.parent / "av.libs"
-    swr_path = glob.glob(str(libs / "libswresample-*.so*"))
-    avutil_path = glob.glob(str(libs / "libavutil-*.so*"))
-    if not swr_path or not avutil_path:
-        raise AudioError("no libswresample found (install libswresample4)")
-    return _bind(swr_path[0], avutil_path[0], "PyAV")
-
-
-def swresample_version() -> str:
-    v = ffmpeg().swr.swresample_version()
-    return f"{v >> 16}.{(v >> 8) & 0xFF}.{v & 0xFF}"
 
 
 class Converter:

@@ -6,9 +6,12 @@ constant can never drift between the fast path and the reference it is tested ag
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SAMPLE_RATE = 11025
 MIN_SAMPLE_RATE = 1000
@@ -126,15 +129,19 @@ class Algorithm:
 
     def filter_table(self) -> np.ndarray:
         """(type, y, height, width) per classifier as int32, the layout the kernels read."""
+        import numpy as np  # here, not at the top: fpcalc's option parsing reads this module
+
         return np.array([c[:4] for c in self.classifiers], dtype=np.int32)
 
     def threshold_table(self) -> np.ndarray:
+        import numpy as np
+
         return np.array([c[4:] for c in self.classifiers], dtype=np.float64)
 
 
 def _c_round(x: float) -> int:
     """C's round(): half away from zero, unlike Python's banker's rounding."""
-    return int(np.floor(x + 0.5)) if x >= 0 else -int(np.floor(-x + 0.5))
+    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
 
 
 ALGORITHMS = (

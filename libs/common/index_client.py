@@ -16,14 +16,34 @@ from typing import Any, TypeVar
 
 import aiohttp
 import msgpack
+import numpy as np
 from prometheus_client import Counter
 
+from libs.common import fingerprint_codec
 from libs.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MSGPACK = "application/vnd.msgpack"
 T = TypeVar("T")
+
+Terms = Sequence[int] | np.ndarray
+"""A query's terms: uint32 items (``extract_query``'s answer) or plain ints."""
+
+
+@dataclass(frozen=True)
+class Depth:
+    """How many candidates a search keeps, and the share of the best score each must reach:
+    the original's two searches, so every caller asks for one of them by name."""
+
+    limit: int
+    score_pct: int
+
+
+FAST_SEARCH = Depth(limit=10, score_pct=40)
+"""Lookups: a few strong candidates, each compared in full afterwards."""
+FULL_SEARCH = Depth(limit=20, score_pct=10)
+"""Imports and the track-merge job: every plausible match of the same audio."""
 
 SHARD_FAILURES = Counter(
     "index_shard_failures_total", "Index shard requests that failed or timed out", ["shard"]
@@ -92,7 +112,7 @@ class IndexClient:
 
     async def search(
         self,
-        query: Sequence[int],
+        query: Terms,
         *,
         limit: int = 10,
         min_score: int | None = None,
@@ -110,7 +130,7 @@ class IndexClient:
 
     async def search_many(
         self,
-        queries: Sequence[Sequence[int]],
+        queries: Sequence[Terms],
         *,
         limit: int = 10,
         min_score: int | None = None,
@@ -167,10 +187,10 @@ class IndexClient:
 
 
 def _query(
-    query: Sequence[int], limit: int, min_score: int | None, score_pct: int | None
+    query: Terms, limit: int, min_score: int | None, score_pct: int | None
 ) -> dict[str, Any]:
     """One query in the index's msgpack spelling."""
-    body: dict[str, Any] = {"q": [int(t) for t in query], "l": limit}
+    body: dict[str, Any] = {"q": fingerprint_codec.to_wire(query), "l": limit}
     if min_score is not None:
         body["m"] = min_score
     if score_pct is not None:

@@ -6,6 +6,7 @@ request on the lookup hot path. It also sets the request id that the JSON logs c
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import MutableMapping
@@ -21,9 +22,12 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from libs.common.logging import new_request_id, request_id
+
+log = logging.getLogger(__name__)
 
 REQUESTS = Counter(
     "http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
@@ -77,6 +81,9 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except ClientDisconnect:
+            # Nobody is left to answer; a traceback would only hide real errors in the log.
+            log.info("%s %s: the client went away", scope.get("method"), scope.get("path"))
         finally:
             route = _route_of(scope)
             REQUESTS.labels(self.service, scope.get("method", ""), route, str(status)).inc()

@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from libs.common.http_protocol import deadline_protocol
 from libs.common.logging import configure_logging
 from libs.common.settings import Settings, get_settings
 
@@ -30,6 +31,10 @@ def _options(settings: Settings, port: int) -> dict[str, Any]:
         "port": port,
         "log_config": None,
         "access_log": False,
+        # The client address is ours to find (libs.common.client_address): uvicorn's own
+        # rewrite would trust X-Forwarded-For from any local peer.
+        "proxy_headers": False,
+        "http": deadline_protocol(settings.http_header_timeout, settings.http_body_timeout),
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
         "limit_concurrency": 2000,
@@ -86,10 +91,14 @@ def run_service(
     port: Callable[[Settings], int],
     processes: Callable[[Settings], int] = lambda _: 1,
     factory: str = "",
+    signs_with_website_secret: bool = False,
 ) -> int:
     """The body of every service's ``__main__``: settings from the environment, then serve
-    in one process, or in ``processes(settings)`` through ``factory`` when more."""
+    in one process, or in ``processes(settings)`` through ``factory`` when more. A service
+    that signs with the website secret refuses to start with a guessable one."""
     settings = get_settings()
+    if signs_with_website_secret:
+        settings.require_production_secrets()
     count = processes(settings)
     if count > 1:
         return serve_processes(factory, settings, port(settings), service, count)

@@ -24,6 +24,7 @@ from libs.common.db import Database, Databases
 from libs.common.health import Health, add_database, add_nats, add_redis, health_router
 from libs.common.metrics import ObservabilityMiddleware, metrics_router
 from libs.common.redis import create_redis
+from libs.common.routing import Dispatcher, Route, document
 from libs.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,17 @@ def create_service_app(
     description: str,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    routes: Sequence[Route] = (),
+    fallback_routes: Sequence[Route] = (),
 ) -> FastAPI:
-    """An app with health, metrics and request ids; ``app.state.resources`` holds the rest."""
+    """An app with health, metrics and request ids; ``app.state.resources`` holds the rest.
+
+    ``routes`` and ``fallback_routes`` are the service's own table
+    (:mod:`libs.common.routing`), both in ``/openapi.json``. ``routes`` are answered before
+    FastAPI's router, inside every middleware (this one's and any the service adds after);
+    ``fallback_routes`` after FastAPI's own routes, for templates such as ``/{index}`` that
+    would otherwise shadow ``/metrics``.
+    """
     uses_nats = any(dep.name == "nats" for dep in resources.health.dependencies)
 
     @asynccontextmanager
@@ -124,6 +134,12 @@ def create_service_app(
     app.state.resources = resources
     app.include_router(health_router(resources.health))
     app.include_router(metrics_router())
+    for route in fallback_routes:
+        app.add_route(route.path, route.handler, list(route.methods or ()), include_in_schema=False)
+    if routes:
+        app.add_middleware(Dispatcher, routes=routes)
+    if routes or fallback_routes:
+        document(app, [*routes, *fallback_routes])
     app.add_middleware(ObservabilityMiddleware, service=resources.name)
     return app
 

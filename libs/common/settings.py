@@ -15,8 +15,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from libs.common.client_address import parse_networks
+
 ENV_PREFIX = "ACOUSTID_"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+DEV_WEBSITE_SECRET = "dev-secret-change-me"
 
 
 class SettingsError(RuntimeError):
@@ -62,6 +65,12 @@ class Settings(BaseSettings):
 
     # Listening addresses.
     host: str = Field("127.0.0.1", description="address every service binds")
+    http_header_timeout: float = Field(
+        10.0, gt=0, description="seconds a client has to send a request's headers"
+    )
+    http_body_timeout: float = Field(
+        30.0, gt=0, description="seconds a client has to send a request's body after its headers"
+    )
     api_port: int = Field(5000, ge=0, le=65535, description="web service port")
     api_processes: int = Field(
         1, ge=1, le=64, description="API processes sharing the port; one saturates one core"
@@ -113,7 +122,20 @@ class Settings(BaseSettings):
 
     # Web service behaviour.
     cluster_secret: str = Field("", description="secret of the internal API; empty disables it")
-    website_secret: str = Field("dev-secret-change-me", description="signs sessions and demo keys")
+    website_secret: str = Field(
+        DEV_WEBSITE_SECRET,
+        description="signs sessions and demo keys; must be set (not empty, not this default) "
+        "unless env is development",
+    )
+    env: Literal["production", "development"] = Field(
+        "production",
+        description="development (what `acoustid dev` runs) allows the default website secret",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses or networks of our own proxies, comma list; X-Forwarded-For "
+        "hops they added are skipped to find the client, and with none the peer is the client",
+    )
     rate_limit_ip: float = Field(4.0, gt=0, description="requests/s per client IP")
     rate_limit_application: float = Field(10.0, gt=0, description="requests/s per application")
     rate_limit_global: float = Field(100.0, gt=0, description="requests/s for the whole service")
@@ -123,6 +145,12 @@ class Settings(BaseSettings):
         " an application override also lifts the per-IP limit for its requests",
     )
     api_key_cache_ttl: float = Field(60.0, ge=0, description="seconds an API key lookup is cached")
+    api_key_miss_cache_ttl: float = Field(
+        10.0, ge=0, description="seconds an unknown API key is remembered as unknown"
+    )
+    rate_limit_invalid_key: float = Field(
+        0.5, gt=0, description="unknown API keys/s one client IP may try before error 14"
+    )
     api_key_cache_size: int = Field(1000, ge=1, description="API keys kept in each cache")
     demo_application_id: int = Field(
         2, ge=1, description="application the daily rotating demo client key counts against"
@@ -167,12 +195,23 @@ class Settings(BaseSettings):
 
     # Local development.
     dev_dir: Path = Field(Path(".dev"), description="make dev's data, logs and stack.json")
+    dev_known_clients: bool = Field(
+        True, description="make dev accepts the keys built into Picard and beets (own applications)"
+    )
+    dev_supervisor_port: int = Field(
+        5004, ge=0, le=65535, description="make dev's /_health of the whole stack"
+    )
 
     # Logging.
     log_level: str = Field("INFO", description="root log level")
 
     @field_validator(
-        "nats_servers", "index_urls", "index_peers", "rate_limit_overrides", mode="before"
+        "nats_servers",
+        "index_urls",
+        "index_peers",
+        "rate_limit_overrides",
+        "trusted_proxies",
+        mode="before",
     )
     @classmethod
     def _split(cls, value: Any) -> Any:
@@ -194,6 +233,23 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{item!r}: rate must be a positive number") from None
         return values
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        parse_networks(values)
+        return values
+
+    def require_production_secrets(self) -> None:
+        """Refuses the default or an empty website secret outside development: anyone who
+        knows it can sign sessions and compute each day's demo client key."""
+        if self.env == "development":
+            return
+        if not self.website_secret or self.website_secret == DEV_WEBSITE_SECRET:
+            raise SettingsError(
+                f"{ENV_PREFIX}WEBSITE_SECRET must be set to a secret of your own "
+                f"(or {ENV_PREFIX}ENV=development on a development machine)"
+            )
 
     @property
     def rate_limits(self) -> dict[str, float]:

@@ -11,6 +11,7 @@ def main(argv: list[str]) -> int:
         lambda settings: settings.api_port,
         processes=lambda settings: settings.api_processes,
         factory="services.api.app:app_from_environment",
+        signs_with_website_secret=True,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from libs.common.client_address import ClientAddress
 from libs.common.db import Database
 from libs.common.index_client import IndexClient
 from libs.common.ratelimit import RateLimiter
@@ -17,7 +18,7 @@ from libs.common.server import app_in_process
 from libs.common.service import Resources, build_resources, create_service_app
 from libs.common.settings import Settings
 from libs.common.stats_counters import CounterBuffer
-from services.api.endpoint import ApiState, add_direct_routes, add_endpoint
+from services.api.endpoint import ApiState, route
 from services.api.keys import Keys
 from services.api.routes import ENDPOINTS
 from services.api.search import Searcher
@@ -74,18 +75,17 @@ def create_app(settings: Settings) -> FastAPI:
         description="Fingerprint lookups and submissions, compatible with acoustid.org v2.",
         on_start=start,
         on_stop=stop,
+        routes=[route(endpoint) for endpoint in ENDPOINTS],
     )
     limiter = RateLimiter(resources.redis, settings) if resources.redis is not None else None
     app.state.api = ApiState(
         resources,
-        Keys(resources.databases, settings),
+        Keys(resources.databases, settings, limiter),
         limiter,
         Searcher(index, resources.databases, settings),
         counters,
+        ClientAddress(settings.trusted_proxies),
     )
-    for endpoint in ENDPOINTS:
-        add_endpoint(app, endpoint)
-    add_direct_routes(app, ENDPOINTS)
     app.add_exception_handler(HTTPException, _not_found)
     app.add_middleware(TransportMiddleware)
     return app

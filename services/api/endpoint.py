@@ -15,15 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from libs.common import direct_routes
-from libs.common.direct_routes import DirectRoute
+from libs.common.client_address import ClientAddress
 from libs.common.errors import ErrorCode, WebServiceError
-from libs.common.ratelimit import RateLimiter
+from libs.common.ratelimit import RateLimiter, TooManyRequests
+from libs.common.routing import Route
 from libs.common.service import Resources
 from libs.common.settings import Settings
 from libs.common.stats_counters import CounterBuffer
@@ -37,8 +36,7 @@ from services.api.transport import BadBody, client_ip, read_params
 log = logging.getLogger(__name__)
 
 P = TypeVar("P")
-DOCUMENTED_METHODS = ["GET", "POST"]
-OTHER_METHODS = ["PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+DOCUMENTED_METHODS = ("get", "post")
 
 
 @dataclass
@@ -50,6 +48,7 @@ class ApiState:
     limiter: RateLimiter | None
     searcher: Searcher
     counters: CounterBuffer | None
+    addresses: ClientAddress
 
     @property
     def settings(self) -> Settings:
@@ -76,7 +75,7 @@ class Call:
     async def application(self, name: str = "client") -> int:
         """The calling application from its key: error 2 if absent, 4 if unknown or disabled."""
         key = require(self.params, name)
-        application_id = await self.api.keys.application_id(key)
+        application_id = await self.api.keys.application_id(key, self.ip)
         if application_id is None:
             raise WebServiceError(ErrorCode.INVALID_APIKEY)
         self.application_id = application_id
@@ -85,7 +84,7 @@ class Call:
     async def account(self, name: str = "user", cached: bool = True) -> int:
         """The submitting user from their key: error 2 if absent, 6 if unknown."""
         key = require(self.params, name)
-        account_id = await self.api.keys.account_id(key, cached=cached)
+        account_id = await self.api.keys.account_id(key, self.ip, cached=cached)
         if account_id is None:
             raise WebServiceError(ErrorCode.INVALID_USER_APIKEY)
         self.account_id = account_id
@@ -146,27 +145,34 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
     started = time.perf_counter()
     fmt = endpoint.forced_format or _query_format(request)
     callback = DEFAULT_CALLBACK
-    headers: dict[str, str] = {}
+    call: Call | None = None
     try:
         params = await read_params(request, api.settings.max_request_size)
         if endpoint.forced_format is None:
             fmt, callback = _format(params)
-        call = Call(request, params, api, client_ip(request), fmt)
+        call = Call(request, params, api, client_ip(request, api.addresses), fmt)
         parsed = await endpoint.parse(call)
         metrics.REQUESTS.labels(str(call.application_id), endpoint.name).inc()
         if api.limiter is not None and not call.has_cluster_secret():
             refusal = await api.limiter.check(call.application_id, call.ip)
             if refusal is not None:
-                metrics.RATE_LIMITED.labels(refusal.bucket, str(call.application_id)).inc()
-                headers["Retry-After"] = str(refusal.retry_after)
-                raise WebServiceError(ErrorCode.TOO_MANY_REQUESTS, refusal.rate)
+                raise TooManyRequests(refusal)
         payload = await endpoint.run(call, parsed)
         return render({"status": "ok", **payload}, 200, fmt, callback)
+    except TooManyRequests as exc:
+        app_label = str(call.application_id) if call is not None else "None"
+        metrics.RATE_LIMITED.labels(exc.refusal.bucket, app_label).inc()
+        metrics.HANDLED_ERRORS.labels(exc.name, endpoint.name).inc()
+        headers = {"Retry-After": str(exc.refusal.retry_after)}
+        return render(exc.payload(), exc.status, fmt, callback, headers)
     except WebServiceError as exc:
         metrics.HANDLED_ERRORS.labels(exc.name, endpoint.name).inc()
-        return render(exc.payload(), exc.status, fmt, callback, headers)
+        return render(exc.payload(), exc.status, fmt, callback)
     except BadBody as exc:
         return PlainTextResponse(str(exc), status_code=400)
+    except ClientDisconnect:
+        log.info("%s: the client went away before its request was read", endpoint.name)
+        return PlainTextResponse("client disconnected", status_code=400)
     except PoolTimeout:
         # Overload, not a bug: every database connection stayed busy for the whole
         # pool timeout. Clients are told to come back; the log gets a line, not a traceback.
@@ -183,36 +189,19 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
         metrics.DURATION.labels(endpoint.name).observe(time.perf_counter() - started)
 
 
-def add_endpoint(app: FastAPI, endpoint: Endpoint[Any]) -> None:
-    """Any method reaches the endpoint; GET and POST are the documented ones."""
+def route(endpoint: Endpoint[Any]) -> Route:
+    """The endpoint's one registration: any method answers; GET and POST are documented."""
 
-    async def route(request: Request) -> Response:
+    async def handle(request: Request) -> Response:
         return await answer(endpoint, request)
 
-    for method in DOCUMENTED_METHODS:
-        app.add_api_route(
-            endpoint.path,
-            route,
-            methods=[method],
-            name=endpoint.name,
-            operation_id=f"{endpoint.name.replace('.', '_')}_{method.lower()}",
-            summary=endpoint.summary,
-            openapi_extra=endpoint.openapi or None,
-            response_class=Response,
-        )
-    app.add_api_route(
-        endpoint.path, route, methods=OTHER_METHODS, include_in_schema=False, name=endpoint.name
-    )
-
-
-def add_direct_routes(app: FastAPI, endpoints: list[Endpoint[Any]]) -> None:
-    """Sends the endpoints' paths (any method) straight to :func:`answer`; each endpoint
-    parses its own parameters and renders its own errors. Call after add_endpoint."""
-
-    def direct(endpoint: Endpoint[Any]) -> DirectRoute:
-        async def handle(request: Request) -> Response:
-            return await answer(endpoint, request)
-
-        return DirectRoute(handle, direct_routes.registered(app.routes, endpoint.path))
-
-    direct_routes.install(app, {endpoint.path: direct(endpoint) for endpoint in endpoints})
+    operations = {
+        method: {
+            "summary": endpoint.summary,
+            "operationId": f"{endpoint.name.replace('.', '_')}_{method}",
+            "responses": {"200": {"description": "Successful Response"}},
+            **endpoint.openapi,
+        }
+        for method in DOCUMENTED_METHODS
+    }
+    return Route(endpoint.path, handle, operations=operations)

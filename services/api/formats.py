@@ -15,7 +15,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 DEFAULT_CALLBACK = "jsonAcoustidApi"
-_CALLBACK = re.compile(r"^[$A-Za-z_][0-9A-Za-z_]*(\.[$A-Za-z_][0-9A-Za-z_]*)*$")
+_CALLBACK = re.compile(r"[$A-Za-z_][0-9A-Za-z_]*(\.[$A-Za-z_][0-9A-Za-z_]*)*")
 
 
 class Format(StrEnum):
@@ -33,7 +33,7 @@ CONTENT_TYPES = {
 
 def jsonp_callback(value: str | None) -> str:
     """An invalid callback silently becomes the default, as the original does."""
-    if value and _CALLBACK.match(value):
+    if value and _CALLBACK.fullmatch(value):
         return value
     return DEFAULT_CALLBACK
 

@@ -131,7 +131,7 @@ async def parse_lookup_stats(call: Call) -> LookupStatsQuery:
     _secret(call)
     ids = []
     for key in dict.fromkeys(k for k in call.params.getall("client") if k):
-        application_id = await call.api.keys.application_id(key)
+        application_id = await call.api.keys.application_id(key, None)
         if application_id is not None:
             ids.append(application_id)
     if not ids:
@@ -247,7 +247,7 @@ async def run_update_application_status(call: Call, change: StatusChange) -> dic
 
 async def parse_check_application(call: Call) -> int:
     _secret(call)
-    application_id = await call.api.keys.application_id(require(call.params, "api_key"))
+    application_id = await call.api.keys.application_id(require(call.params, "api_key"), None)
     if application_id is None:
         raise WebServiceError(ErrorCode.INVALID_APIKEY)
     return application_id

@@ -1,9 +1,14 @@
 """Application and user API keys, with the original's short-lived in-process caches.
 
-Every lookup carries a ``client`` key, so each process remembers the answer (found or not)
-for ``api_key_cache_ttl`` seconds instead of asking PostgreSQL per request. Application and
+Every lookup carries a ``client`` key, so each process remembers the answer for
+``api_key_cache_ttl`` seconds instead of asking PostgreSQL per request. Application and
 user keys have separate caches because one string may be both kinds of key. A disabled
 application therefore keeps working for at most one TTL, as on acoustid.org.
+
+Unknown keys are remembered apart, for ``api_key_miss_cache_ttl``, so that a flood of
+invented keys can neither evict the real ones nor make a new key wait a whole TTL; and each
+client IP may fail only ``rate_limit_invalid_key`` checks a second before it is refused
+without a query, since every unknown key otherwise costs a database transaction.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from libs.common.apikeys import is_demo_client_key
 from libs.common.db import Database, Databases
 from libs.common.models.app import Account, Application
+from libs.common.ratelimit import RateLimiter, TooManyRequests
 from libs.common.settings import Settings
 
 
@@ -48,14 +55,50 @@ class TTLCache:
         self._items.clear()
 
 
+class KeyCache:
+    """Found keys and unknown keys of one kind, each with its own lifetime."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.known = TTLCache(settings.api_key_cache_size, settings.api_key_cache_ttl)
+        self.unknown = TTLCache(settings.api_key_cache_size, settings.api_key_miss_cache_ttl)
+
+    def get(self, key: str) -> tuple[bool, int | None]:
+        hit, value = self.known.get(key)
+        return (hit, value) if hit else self.unknown.get(key)
+
+    def put(self, key: str, value: int | None) -> None:
+        (self.known if value is not None else self.unknown).put(key, value)
+
+    def clear(self) -> None:
+        self.known.clear()
+        self.unknown.clear()
+
+
 class Keys:
-    def __init__(self, databases: Databases, settings: Settings) -> None:
+    def __init__(
+        self, databases: Databases, settings: Settings, limiter: RateLimiter | None = None
+    ) -> None:
         self.databases = databases
         self.settings = settings
-        self.applications = TTLCache(settings.api_key_cache_size, settings.api_key_cache_ttl)
-        self.users = TTLCache(settings.api_key_cache_size, settings.api_key_cache_ttl)
+        self.limiter = limiter
+        self.applications = KeyCache(settings)
+        self.users = KeyCache(settings)
 
-    async def application_id(self, key: str) -> int | None:
+    async def _query(self, statement: Any, ip: str | None) -> int | None:
+        """One key looked up in the database, unless ``ip`` has been guessing keys (``None``:
+        a caller holding the cluster secret, who is never limited)."""
+        guard = self.limiter if ip is not None else None
+        if guard is not None and ip is not None:
+            refusal = await guard.invalid_keys_refused(ip)
+            if refusal is not None:
+                raise TooManyRequests(refusal)
+        async with self.databases.session(Database.APP) as session:
+            value: int | None = await session.scalar(statement)
+        if value is None and guard is not None and ip is not None:
+            await guard.record_invalid_key(ip)
+        return value
+
+    async def application_id(self, key: str, ip: str | None) -> int | None:
         """The id of the active application with this key, or of the demo application."""
         hit, value = self.applications.get(key)
         if hit:
@@ -63,21 +106,20 @@ class Keys:
         if is_demo_client_key(self.settings.website_secret, key, datetime.now(UTC).date()):
             value = self.settings.demo_application_id
         else:
-            async with self.databases.session(Database.APP) as session:
-                value = await session.scalar(
-                    select(Application.id).where(
-                        Application.apikey == key, Application.active.is_(True)
-                    )
-                )
+            value = await self._query(
+                select(Application.id).where(
+                    Application.apikey == key, Application.active.is_(True)
+                ),
+                ip,
+            )
         self.applications.put(key, value)
         return value
 
-    async def account_id(self, key: str, cached: bool = True) -> int | None:
+    async def account_id(self, key: str, ip: str | None, cached: bool = True) -> int | None:
         if cached:
             hit, value = self.users.get(key)
             if hit:
                 return value
-        async with self.databases.session(Database.APP) as session:
-            value = await session.scalar(select(Account.id).where(Account.apikey == key))
+        value = await self._query(select(Account.id).where(Account.apikey == key), ip)
         self.users.put(key, value)
         return value

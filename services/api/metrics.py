@@ -23,6 +23,10 @@ RATE_LIMITED = Counter(
 )
 LOOKUP_SEARCHES = Counter("api_lookup_searches", "Fingerprint searches run by lookups")
 LOOKUP_MATCHES = Counter("api_lookup_matches", "Fingerprint searches that found a track")
+UNKNOWN_CANDIDATES = Counter(
+    "api_lookup_unknown_candidates",
+    "Index candidates the fingerprint database does not hold (ignored)",
+)
 NEW_SUBMISSIONS = Counter("api_new_submissions", "Submission rows stored")
 UNPUBLISHED_SUBMISSIONS = Counter(
     "api_unpublished_submissions",

@@ -2,7 +2,8 @@
 
 Parameters are a multidict (``mbid`` and ``id`` repeat) and batch calls suffix every name
 with ``.N``. Integers are parsed like the original's ``int()`` so ``" 12"`` still counts;
-UUIDs must match the original's strict 8-4-4-4-12 pattern.
+UUIDs must match the original's strict 8-4-4-4-12 pattern, all of the value (``re.match``
+with ``$`` lets a trailing newline through to the database, which then refuses it).
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from typing import TypeVar
 
 from libs.common.errors import ErrorCode, WebServiceError
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
-_SUFFIX = re.compile(r"^(?P<base>[^.]+)(?:\.(?P<suffix>[0-9]+))?$")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+MAX_SUFFIX_DIGITS = 9
+_SUFFIX = re.compile(rf"(?P<base>[^.]+)(?:\.(?P<suffix>[0-9]{{1,{MAX_SUFFIX_DIGITS}}}))?")
+"""A batch suffix is a number of at most nine digits; a name with a longer one is not a batch
+item (a 5000-digit suffix would otherwise be an int too large for Python to parse)."""
 
 
 class Params:
@@ -44,7 +48,7 @@ class Params:
         """Batch suffixes present for any of ``bases``: ``""`` first, then ``"0"``, ``"1"``..."""
         found: set[str] = set()
         for name in self._index:
-            match = _SUFFIX.match(name)
+            match = _SUFFIX.fullmatch(name)
             if match and match.group("base") in bases:
                 found.add(match.group("suffix") or "")
         return sorted(found, key=lambda s: (s != "", int(s) if s else 0))
@@ -65,7 +69,7 @@ def parse_int(value: str | None) -> int | None:
 
 
 def is_uuid(value: str) -> bool:
-    return bool(_UUID.match(value))
+    return bool(_UUID.fullmatch(value))
 
 
 def require_uuid(value: str, name: str) -> uuid.UUID:

@@ -18,21 +18,22 @@ from sqlalchemy import ARRAY, Integer, any_, bindparam, select, true
 
 from libs.chromaprint_cy.compare import compare2
 from libs.chromaprint_cy.query import extract_query
-from libs.common import int4array
+from libs.common import fingerprint_codec
 from libs.common.db import Database, Databases
 from libs.common.errors import ErrorCode, WebServiceError
-from libs.common.index_client import IndexClient, IndexUnavailable
+from libs.common.index_client import FAST_SEARCH, IndexClient, IndexUnavailable
 from libs.common.models.fingerprint import Fingerprint, Track
 from libs.common.settings import Settings
+from services.api import metrics
 from services.api.metadata import Link, as_links, links_of
 
 log = logging.getLogger(__name__)
 
 MAX_RESULTS = 10
 """``MAX_RESULTS_PER_FINGERPRINT_QUERY``: matches kept per fingerprint."""
-CANDIDATES = 10
-CANDIDATE_SCORE_PCT = 40
-"""The original's fast search: at most 10 candidates, each with 40 % of the best's votes."""
+MAX_FINGERPRINT_ID = 2**31 - 1
+"""Fingerprint ids are ``int4``; the index, like fpindex, holds ids up to 2**32-1, so an id
+above this one cannot be in the database and must not reach the query (which would fail)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ _COLUMNS = (
     Fingerprint.track_id,
     Track.gid,
     Fingerprint.length,
-    int4array.binary(Fingerprint.fingerprint),
+    fingerprint_codec.binary(Fingerprint.fingerprint),
 )
 _BY_ID = Fingerprint.id == any_(bindparam("ids", type_=ARRAY(Integer)))
 _LINKS = links_of(Fingerprint.track_id)
@@ -101,11 +102,11 @@ class Searcher:
     async def _candidates(self, queries: Sequence[FingerprintQuery]) -> list[list[int]]:
         """Candidate ids per query; a batch lookup asks each shard once for all its queries."""
         terms = [extract_query(q.items) for q in queries]
-        searched = [t.tolist() for t in terms if len(t)]
+        searched = [t for t in terms if len(t)]
         try:
             answers = iter(
                 await self.index.search_many(
-                    searched, limit=CANDIDATES, score_pct=CANDIDATE_SCORE_PCT
+                    searched, limit=FAST_SEARCH.limit, score_pct=FAST_SEARCH.score_pct
                 )
             )
         except IndexUnavailable as exc:
@@ -114,17 +115,22 @@ class Searcher:
         return [[m.id for m in next(answers).matches] if len(t) else [] for t in terms]
 
     async def _load(self, ids: set[int], with_links: bool) -> dict[int, _Candidate]:
-        if not ids:
+        """The candidates the database holds; the others (an index out of step with the
+        database, or an id no fingerprint can have) are counted and ignored."""
+        wanted = [i for i in ids if 0 < i <= MAX_FINGERPRINT_ID]
+        if not wanted:
+            metrics.UNKNOWN_CANDIDATES.inc(len(ids))
             return {}
         stmt = _CANDIDATES_WITH_LINKS if with_links else _CANDIDATES
-        rows = await self.databases.fetch(Database.FINGERPRINT, stmt, {"ids": list(ids)})
+        rows = await self.databases.fetch(Database.FINGERPRINT, stmt, {"ids": wanted})
+        metrics.UNKNOWN_CANDIDATES.inc(len(ids) - len(rows))
         return {
             row[0]: _Candidate(
                 row[0],
                 row[1],
                 str(row[2]),
                 row[3],
-                int4array.items(row[4]),
+                fingerprint_codec.from_binary(row[4]),
                 as_links(row[5], row[6]) if with_links else None,
             )
             for row in rows

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from libs.common import submission_queue
+from libs.common import fingerprint_codec, submission_queue
 from libs.common.db import Database
 from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.models.fingerprint import Fingerprint, Track
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 MAX_DURATION = 32767
 MAX_TRACK_OR_DISC_NO = 10000
 INT4_MAX = 2**31 - 1
-_FOREIGNID = re.compile(r"^[0-9a-z]+:.+$", re.DOTALL)
+_FOREIGNID = re.compile(r"[0-9a-z]+:.+", re.DOTALL)
 _SPACES = re.compile(r"[\s\x00]+")
 TEXT_META = (
     ("track", "track"),
@@ -96,7 +96,9 @@ def _duration(params: Params, suffix: str, legacy: bool) -> int:
     name = suffixed("length" if legacy else "duration", suffix)
     duration = parse_int(params.get(name))
     if legacy:
-        if not duration or duration > MAX_DURATION:
+        # v1 knows one error for a length it cannot store, as the original: missing, zero,
+        # too long, and (which the original let through to a database error) negative.
+        if duration is None or not 0 < duration <= MAX_DURATION:
             raise WebServiceError(ErrorCode.MISSING_PARAMETER, name)
         return duration
     if duration is None:
@@ -131,12 +133,12 @@ def parse_submission(params: Params, suffix: str, legacy: bool) -> NewSubmission
     puid = require_uuid(puid_text, puid_name) if puid_text else None
     foreignid_name = suffixed("foreignid", suffix)
     foreignid = params.get(foreignid_name) or None
-    if foreignid is not None and not _FOREIGNID.match(foreignid):
+    if foreignid is not None and not _FOREIGNID.fullmatch(foreignid):
         raise WebServiceError(ErrorCode.INVALID_FOREIGNID, foreignid_name)
     file_format = _text(params.get(suffixed("format" if legacy else "fileformat", suffix)))
     return NewSubmission(
         index=suffix,
-        fingerprint=fingerprints.as_int4(items),
+        fingerprint=fingerprint_codec.to_int4(items),
         length=length,
         bitrate=bitrate,
         format=file_format,

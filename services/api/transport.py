@@ -8,7 +8,6 @@ they apply to every route, documented or not.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import zlib
 from collections.abc import MutableMapping
@@ -18,6 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from libs.common.client_address import ClientAddress
 from libs.common.errors import ErrorCode, WebServiceError
 from services.api.params import Params
 
@@ -31,6 +31,15 @@ class BadBody(Exception):
 
 def too_large() -> WebServiceError:
     return WebServiceError(ErrorCode.REQUEST_TOO_LARGE)
+
+
+def _fields(encoded: str) -> list[tuple[str, str]]:
+    """URL-encoded fields, at most ``MAX_FORM_PARTS`` of them (error 19): the limit holds
+    for the query string as for a form body."""
+    try:
+        return parse_qsl(encoded, keep_blank_values=True, max_num_fields=MAX_FORM_PARTS)
+    except ValueError:
+        raise too_large() from None
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -98,30 +107,23 @@ async def read_params(request: Request, limit: int) -> Params:
     NUL characters become spaces: PostgreSQL cannot store them, and the original answered
     them with an internal error.
     """
-    items = parse_qsl(request.url.query, keep_blank_values=True)
+    items = _fields(request.url.query)
     body = await read_body(request, limit)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         items += await _multipart(request, body, limit)
     elif body and content_type in ("", "application/x-www-form-urlencoded"):
-        form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        if len(form) > MAX_FORM_PARTS:
+        items += _fields(body.decode("utf-8", "replace"))
+        if len(items) > MAX_FORM_PARTS:
             raise too_large()
-        items += form
     return Params((name, value.replace("\x00", " ")) for name, value in items)
 
 
-def client_ip(request: Request) -> str:
-    """Left-most ``X-Forwarded-For`` address, else the peer address, else ``0.0.0.0``."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    first = forwarded.split(",")[0].strip()
-    try:
-        return str(ipaddress.ip_address(first))
-    except ValueError:
-        pass
-    if request.client and request.client.host:
-        return request.client.host
-    return "0.0.0.0"
+def client_ip(request: Request, addresses: ClientAddress) -> str:
+    """The client as the trusted proxies report it (every ``X-Forwarded-For`` header, in
+    order, as one list), else the peer."""
+    peer = request.client.host if request.client else None
+    return addresses.of(peer, ",".join(request.headers.getlist("x-forwarded-for")))
 
 
 class TransportMiddleware:

@@ -9,26 +9,24 @@ field name (``{"q": [...], "l": 10}``), JSON the full names, as the anchor does.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 import numpy as np
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import PlainTextResponse, StreamingResponse
-from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from libs.common import direct_routes, index_messages
-from libs.common.direct_routes import DirectRoute
+from libs.common import index_messages
 from libs.common.index_messages import Batch, Change, Insert, InvalidChange
+from libs.common.routing import Route, path_parameters
 from services.index import kernel, metrics, update_decoder
 from services.index.replication import Replicator, WriteRefused
 from services.index.store import Store
@@ -251,45 +249,14 @@ def results_body(results: list[tuple[int, int]]) -> tuple[Any, Any]:
     )
 
 
-async def run_search(
-    store: Store,
-    query: Any,
-    limit: int,
-    min_score: int,
-    score_pct: int,
-    timeout: float,
-) -> list[tuple[int, int]]:
-    """One search off the event loop, timed and counted; shared by HTTP and legacy routes."""
-    terms = np.asarray(query, dtype=np.uint32)
-    started = time.perf_counter()
-    run = functools.partial(
-        store.search,
-        terms,
-        limit=limit,
-        min_score=min_score,
-        score_pct=score_pct,
-        timeout=timeout,
-        max_per_term=MAX_POSTINGS_PER_TERM,
-    )
-    try:
-        results, scanned = await asyncio.get_running_loop().run_in_executor(SEARCH_POOL, run)
-    except kernel.SearchTimeout:
-        metrics.SEARCH_TIMEOUTS.inc()
-        raise
-    metrics.SEARCH_DURATION.observe(time.perf_counter() - started)
-    metrics.SEARCHES.inc()
-    (metrics.SEARCH_HITS if results else metrics.SEARCH_MISSES).inc()
-    if len(terms):
-        metrics.SCANNED_DOCS_PER_HASH.observe(scanned / len(terms))
-    return results
-
-
 async def run_searches(
     store: Store, queries: list[Query], timeout: float
 ) -> list[list[tuple[int, int]]]:
-    """Several searches in one executor hop, under one deadline for them all.
+    """Searches off the event loop in one executor hop, under one deadline for them all,
+    each timed and counted; ``_search``, ``_msearch`` and the line protocol all search here.
 
     A thread hand-off costs about as much as a small search, so a batch pays it once.
+    ``timeout`` 0 means none.
     """
 
     def run() -> list[tuple[list[tuple[int, int]], int, float]]:
@@ -338,228 +305,242 @@ async def write(
     return version
 
 
-SEARCHES = ("_search", "_msearch")
+# The handlers, as fpindex's server.zig has them: each takes the index state and the request.
 
 
-def install(app: FastAPI, state: IndexState) -> None:
-    """Adds the routes and maps the anchor's named errors to ``{"error": Name}`` answers."""
+def serving(state: IndexState, request: Request) -> Store:
+    """The store of the request's ``{index}``, or the error fpindex gives for it."""
+    index = request.path_params["index"]
+    if not INDEX_NAME.fullmatch(index):
+        raise ApiError("InvalidIndexName", 400)
+    if index != state.name:
+        raise ApiError("IndexNotFound", 404)
+    if state.store is None:
+        raise ApiError("IndexNotReady", 503)
+    return state.store
 
-    async def named(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, InvalidChange):
-            exc = ApiError(exc.name, 400)
-        assert isinstance(exc, ApiError | WriteRefused)
-        return error_response(request, exc)
 
-    for kind in (ApiError, WriteRefused, InvalidChange):
-        app.add_exception_handler(kind, named)
-    router = build_router(state)
-    app.include_router(router)
+async def anchor_metrics(state: IndexState, request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    def direct(template: str) -> DirectRoute:
-        route = direct_routes.registered(router.routes, template)
-        assert isinstance(route, APIRoute)
-        endpoint = route.endpoint
 
-        async def handle(request: Request) -> Response:
-            try:
-                response: Response = await endpoint(request, state.name)
-            except (ApiError, WriteRefused, InvalidChange) as exc:
-                return await named(request, exc)
-            return response
+async def index_health(state: IndexState, request: Request) -> Response:
+    """503 while loading and on a damaged segment, so a balancer skips the replica without
+    mistaking a long bootstrap for a dead process (``/_health`` is about dependencies)."""
+    try:
+        serving(state, request)
+    except ApiError as exc:
+        if exc.name != "IndexNotReady":
+            raise
+        if state.load_error:
+            return PlainTextResponse(f"FAILED {state.load_error}", status_code=503)
+        return PlainTextResponse("LOADING", status_code=503)
+    return PlainTextResponse("OK")
 
-        return DirectRoute(handle, route, frozenset({"POST"}))
 
-    # The searches are the index's hot path; other routes keep FastAPI's routing.
-    direct_routes.install(
-        app,
-        {f"/{state.name}/{action}": direct(f"/{{index}}/{action}") for action in SEARCHES},
+async def searched(store: Store, queries: list[Query], timeout: float) -> list[Any]:
+    try:
+        answers = await run_searches(store, queries, timeout)
+    except kernel.SearchTimeout:
+        raise ApiError("SearchTimeout", 503) from None
+    return [results_body(results) for results in answers]
+
+
+async def search(state: IndexState, request: Request) -> Response:
+    store = serving(state, request)
+    body, fmt = await read_body(request)
+    query = parse_query(body)
+    ((full, short),) = await searched(store, [query], parse_timeout(body))
+    return render(response_format(request, fmt), full, short)
+
+
+async def msearch(state: IndexState, request: Request) -> Response:
+    """Many ``_search`` queries in one request: one HTTP round trip and one thread hop.
+
+    Body ``{"queries": [<a _search body without timeout>, ...], "timeout": ms}``
+    (msgpack: ``{"q": [{"q": [...], "l": 10}, ...], "t": ms}``); the answer lists each
+    query's ``_search`` answer in order. One invalid query refuses the whole request.
+    """
+    store = serving(state, request)
+    body, fmt = await read_body(request)
+    raw = body.get("queries")
+    if not isinstance(raw, list) or len(raw) > MAX_QUERIES:
+        raise ApiError("BadRequest", 400)
+    queries = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise ApiError("BadRequest", 400)
+        queries.append(parse_query(Body(item, body.short)))
+    bodies = await searched(store, queries, parse_timeout(body))
+    return render(
+        response_format(request, fmt),
+        {"responses": [full for full, _ in bodies]},
+        {"r": [short for _, short in bodies]},
     )
 
 
-def build_router(state: IndexState) -> APIRouter:
-    router = APIRouter()
+async def update(state: IndexState, request: Request) -> Response:
+    store = serving(state, request)
+    raw, fmt = await read_raw(request)
+    # Bulk loads are msgpack inserts: read straight into arrays, else the general path.
+    fast = update_decoder.decode(raw) if fmt == MSGPACK else None
+    if fast is not None:
+        batch, expected = fast
+    else:
+        body = parse_body(raw, fmt)
+        batch = Batch.from_changes(_changes(body))
+        expected = body.get("expected_version")
+        if expected is not None:
+            _int(expected)
+    version = await write(state, batch, expected) if batch.size else store.version
+    return render(response_format(request, fmt), {"version": version}, {"v": version})
 
-    def store_for(index: str) -> Store:
-        if not INDEX_NAME.fullmatch(index):
-            raise ApiError("InvalidIndexName", 400)
-        if index != state.name:
-            raise ApiError("IndexNotFound", 404)
-        if state.store is None:
-            raise ApiError("IndexNotReady", 503)
-        return state.store
 
-    @router.get("/_metrics", include_in_schema=False)
-    async def anchor_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def status(state: IndexState, request: Request) -> Response:
+    store = serving(state, request)
+    full = {
+        "generation": GENERATION,
+        "version": store.version,
+        "file_version": store.durable_version,
+    }
+    return render(response_format(request, JSON), full, full)
 
-    @router.api_route("/{index}/_health", methods=["GET", "HEAD"])
-    async def index_health(request: Request, index: str) -> Response:
-        """200 OK once the index serves, 503 LOADING while it opens or bootstraps, 503 FAILED
-        with the reason when it cannot be served (a damaged segment)."""
+
+async def snapshot(state: IndexState, request: Request) -> Response:
+    """msgpack header ``{f, g, v, a, s: [{n, z}]}`` then each file segment's bytes."""
+    store = serving(state, request)
+    found, files = store.checkpoint_view()
+    header = {
+        "f": 1,
+        "g": GENERATION,
+        "v": found.applied_seq,
+        "a": found.attributes,
+        "s": [{"n": s.name, "z": s.nbytes} for s in files],
+    }
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield msgpack.packb(header)
+        for seg in files:
+            assert seg.name is not None
+            with open(store.directory / seg.name, "rb") as f:
+                while chunk := await asyncio.to_thread(f.read, SNAPSHOT_CHUNK):
+                    yield chunk
+
+    return StreamingResponse(stream(), media_type="application/octet-stream")
+
+
+async def get_index(state: IndexState, request: Request) -> Response:
+    store = serving(state, request)
+    st = store.stats()
+    stats = {
+        "min_doc_id": st.min_doc_id,
+        "max_doc_id": st.max_doc_id,
+        "num_segments": st.num_segments,
+        "num_docs": st.num_docs,
+    }
+    attrs = store.snapshot.attributes
+    return render(
+        response_format(request, JSON),
+        {"version": store.version, "metadata": attrs, "stats": stats},
+        {"v": store.version, "m": attrs, "s": stats},
+    )
+
+
+async def put_index(state: IndexState, request: Request) -> Response:
+    """Idempotent: this process serves one index, created with it."""
+    store = serving(state, request)
+    body, fmt = await read_body(request)
+    if body.get("expect_does_not_exist") is True:
+        raise ApiError("IndexAlreadyExists", 409)
+    if body.get("generation") not in (None, GENERATION):
+        raise ApiError("GenerationNotAllowed", 400)
+    full = {"version": store.version, "ready": True, "generation": GENERATION}
+    return render(
+        response_format(request, fmt), full, {"v": store.version, "r": True, "g": GENERATION}
+    )
+
+
+async def delete_index(state: IndexState, request: Request) -> Response:
+    """Refused: the index is the replica of FPINDEX, which one process must not erase."""
+    serving(state, request)
+    raise ApiError("IndexDeleteNotAllowed", 403)
+
+
+async def put_doc(state: IndexState, request: Request) -> Response:
+    serving(state, request)
+    doc = _parse_id(request.path_params["id"])
+    body, fmt = await read_body(request)
+    await write(state, [index_messages.insert(doc, body.get("hashes"))])
+    return render(response_format(request, fmt), {}, {})
+
+
+async def delete_doc(state: IndexState, request: Request) -> Response:
+    serving(state, request)
+    await write(state, [index_messages.delete(_parse_id(request.path_params["id"]))])
+    return render(response_format(request, JSON), {}, {})
+
+
+async def get_doc(state: IndexState, request: Request) -> Response:
+    store = serving(state, request)
+    version = store.document(_parse_id(request.path_params["id"]))
+    if version is None:
+        raise ApiError("FingerprintNotFound", 404)
+    return render(response_format(request, JSON), {"version": version}, {"v": version})
+
+
+IndexHandler = Callable[[IndexState, Request], Awaitable[Response]]
+GET = frozenset({"GET", "HEAD"})
+POST, PUT, DELETE = frozenset({"POST"}), frozenset({"PUT"}), frozenset({"DELETE"})
+
+# (path, methods, handler, summary; "" keeps it out of the schema). The searches are the hot
+# path, answered before FastAPI's router; the rest come after FastAPI's own routes, which
+# ``/{index}`` would otherwise shadow.
+SEARCH_ROUTES: list[tuple[str, frozenset[str], IndexHandler, str]] = [
+    ("/{index}/_search", POST, search, "Documents sharing the most terms with a query"),
+    ("/{index}/_msearch", POST, msearch, "Many _search queries in one request"),
+]
+OTHER_ROUTES: list[tuple[str, frozenset[str], IndexHandler, str]] = [
+    ("/_metrics", GET, anchor_metrics, ""),
+    ("/{index}/_health", GET, index_health, "OK, LOADING or FAILED with the reason"),
+    ("/{index}/_update", POST, update, "Apply inserts, deletes and attributes; the new version"),
+    ("/{index}/_status", GET, status, "Generation, version and durable version"),
+    ("/{index}/_snapshot", GET, snapshot, "The index's files, for a new replica"),
+    ("/{index}", GET, get_index, "Version, attributes and document statistics"),
+    ("/{index}", PUT, put_index, "Create the index (it always exists)"),
+    ("/{index}", DELETE, delete_index, "Refused: the index mirrors FPINDEX"),
+    ("/{index}/{id}", PUT, put_doc, "Insert or replace one document"),
+    ("/{index}/{id}", DELETE, delete_doc, "Delete one document"),
+    ("/{index}/{id}", GET, get_doc, "The version that last changed a document"),
+]
+
+
+RESPONSES = {
+    "200": {"description": "Success; data as JSON or msgpack, as Accept (else the body) asks"},
+    "default": {"description": 'An fpindex error: {"error": "Name"}'},
+}
+
+
+def _route(
+    state: IndexState, path: str, methods: frozenset[str], handler: IndexHandler, summary: str
+) -> Route:
+    """A table row bound to the state, fpindex's named errors answered as ``{"error": Name}``."""
+
+    async def handle(request: Request) -> Response:
         try:
-            store_for(index)
-        except ApiError as exc:
-            if exc.name != "IndexNotReady":
-                raise
-            if state.load_error:
-                return PlainTextResponse(f"FAILED {state.load_error}", status_code=503)
-            return PlainTextResponse("LOADING", status_code=503)
-        return PlainTextResponse("OK")
+            return await handler(state, request)
+        except InvalidChange as exc:
+            return error_response(request, ApiError(exc.name, 400))
+        except (ApiError, WriteRefused) as exc:
+            return error_response(request, exc)
 
-    @router.post("/{index}/_search")
-    async def search(request: Request, index: str) -> Response:
-        store = store_for(index)
-        body, fmt = await read_body(request)
-        query = parse_query(body)
-        try:
-            results = await run_search(
-                store,
-                query.terms,
-                query.limit,
-                query.min_score,
-                query.score_pct,
-                parse_timeout(body),
-            )
-        except kernel.SearchTimeout:
-            raise ApiError("SearchTimeout", 503) from None
-        return render(response_format(request, fmt), *results_body(results))
+    operation = {"summary": summary, "parameters": path_parameters(path), "responses": RESPONSES}
+    documented = methods - {"HEAD"} if summary else set()
+    return Route(path, handle, methods, {m.lower(): operation for m in documented})
 
-    @router.post("/{index}/_msearch")
-    async def msearch(request: Request, index: str) -> Response:
-        """Many ``_search`` queries in one request: one HTTP round trip and one thread hop.
 
-        Body ``{"queries": [<a _search body without timeout>, ...], "timeout": ms}``
-        (msgpack: ``{"q": [{"q": [...], "l": 10}, ...], "t": ms}``); the answer lists each
-        query's ``_search`` answer in order. One invalid query refuses the whole request.
-        """
-        store = store_for(index)
-        body, fmt = await read_body(request)
-        raw = body.get("queries")
-        if not isinstance(raw, list) or len(raw) > MAX_QUERIES:
-            raise ApiError("BadRequest", 400)
-        queries = []
-        for item in raw:
-            if not isinstance(item, dict):
-                raise ApiError("BadRequest", 400)
-            queries.append(parse_query(Body(item, body.short)))
-        try:
-            answers = await run_searches(store, queries, parse_timeout(body))
-        except kernel.SearchTimeout:
-            raise ApiError("SearchTimeout", 503) from None
-        bodies = [results_body(results) for results in answers]
-        return render(
-            response_format(request, fmt),
-            {"responses": [full for full, _ in bodies]},
-            {"r": [short for _, short in bodies]},
-        )
-
-    @router.post("/{index}/_update")
-    async def update(request: Request, index: str) -> Response:
-        store = store_for(index)
-        raw, fmt = await read_raw(request)
-        # Bulk loads are msgpack inserts: read straight into arrays, else the general path.
-        fast = update_decoder.decode(raw) if fmt == MSGPACK else None
-        if fast is not None:
-            batch, expected = fast
-        else:
-            body = parse_body(raw, fmt)
-            batch = Batch.from_changes(_changes(body))
-            expected = body.get("expected_version")
-            if expected is not None:
-                _int(expected)
-        version = await write(state, batch, expected) if batch.size else store.version
-        return render(response_format(request, fmt), {"version": version}, {"v": version})
-
-    @router.get("/{index}/_status")
-    async def status(request: Request, index: str) -> Response:
-        store = store_for(index)
-        full = {
-            "generation": GENERATION,
-            "version": store.version,
-            "file_version": store.durable_version,
-        }
-        return render(response_format(request, JSON), full, full)
-
-    @router.get("/{index}/_snapshot")
-    async def snapshot(request: Request, index: str) -> Response:
-        """msgpack header ``{f, g, v, a, s: [{n, z}]}`` then each file segment's bytes."""
-        store = store_for(index)
-        found, files = store.checkpoint_view()
-        header = {
-            "f": 1,
-            "g": GENERATION,
-            "v": found.applied_seq,
-            "a": found.attributes,
-            "s": [{"n": s.name, "z": s.nbytes} for s in files],
-        }
-
-        async def stream() -> AsyncIterator[bytes]:
-            yield msgpack.packb(header)
-            for seg in files:
-                assert seg.name is not None
-                with open(store.directory / seg.name, "rb") as f:
-                    while chunk := await asyncio.to_thread(f.read, SNAPSHOT_CHUNK):
-                        yield chunk
-
-        return StreamingResponse(stream(), media_type="application/octet-stream")
-
-    @router.api_route("/{index}", methods=["GET", "HEAD"])
-    async def get_index(request: Request, index: str) -> Response:
-        store = store_for(index)
-        st = store.stats()
-        stats = {
-            "min_doc_id": st.min_doc_id,
-            "max_doc_id": st.max_doc_id,
-            "num_segments": st.num_segments,
-            "num_docs": st.num_docs,
-        }
-        attrs = store.snapshot.attributes
-        return render(
-            response_format(request, JSON),
-            {"version": store.version, "metadata": attrs, "stats": stats},
-            {"v": store.version, "m": attrs, "s": stats},
-        )
-
-    @router.put("/{index}")
-    async def put_index(request: Request, index: str) -> Response:
-        """Idempotent: this process serves one index, created with it."""
-        store = store_for(index)
-        body, fmt = await read_body(request)
-        if body.get("expect_does_not_exist") is True:
-            raise ApiError("IndexAlreadyExists", 409)
-        if body.get("generation") not in (None, GENERATION):
-            raise ApiError("GenerationNotAllowed", 400)
-        full = {"version": store.version, "ready": True, "generation": GENERATION}
-        return render(
-            response_format(request, fmt), full, {"v": store.version, "r": True, "g": GENERATION}
-        )
-
-    @router.delete("/{index}")
-    async def delete_index(request: Request, index: str) -> Response:
-        """Refused: the index is the replica of FPINDEX, which one process must not erase."""
-        store_for(index)
-        raise ApiError("IndexDeleteNotAllowed", 403)
-
-    @router.put("/{index}/{id}")
-    async def put_doc(request: Request, index: str, id: str) -> Response:
-        store_for(index)
-        doc = _parse_id(id)
-        body, fmt = await read_body(request)
-        await write(state, [index_messages.insert(doc, body.get("hashes"))])
-        return render(response_format(request, fmt), {}, {})
-
-    @router.delete("/{index}/{id}")
-    async def delete_doc(request: Request, index: str, id: str) -> Response:
-        store_for(index)
-        await write(state, [index_messages.delete(_parse_id(id))])
-        return render(response_format(request, JSON), {}, {})
-
-    @router.api_route("/{index}/{id}", methods=["GET", "HEAD"])
-    async def get_doc(request: Request, index: str, id: str) -> Response:
-        store = store_for(index)
-        version = store.document(_parse_id(id))
-        if version is None:
-            raise ApiError("FingerprintNotFound", 404)
-        return render(response_format(request, JSON), {"version": version}, {"v": version})
-
-    return router
+def routes(state: IndexState) -> tuple[list[Route], list[Route]]:
+    """The index's routes: those answered first, then those after FastAPI's own."""
+    return (
+        [_route(state, *row) for row in SEARCH_ROUTES],
+        [_route(state, *row) for row in OTHER_ROUTES],
+    )

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from libs.common.service import Resources, build_resources, create_service_app
 from libs.common.settings import Settings
 from services.index import legacy, manifest, memory, metrics
-from services.index.api import IndexState, install
+from services.index.api import IndexState, routes
 from services.index.replication import Replicator, bootstrap
 from services.index.store import Store, lock_directory
 from services.index.wal import Wal
@@ -110,13 +110,15 @@ def create_app(settings: Settings) -> FastAPI:
         for fd in locks:
             os.close(fd)
 
+    searches, others = routes(state)
     app = create_service_app(
         resources,
         title="AcoustID index",
         description="Fingerprint index: fpindex's HTTP API over a Cython kernel",
         on_start=on_start,
         on_stop=on_stop,
+        routes=searches,
+        fallback_routes=others,
     )
     app.state.index = state
-    install(app, state)
     return app

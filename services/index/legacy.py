@@ -95,17 +95,15 @@ class Protocol:
         if len(args) != 1:
             raise CommandError("missing arguments")
         store = self._store()
-        query = parse_fingerprint(args[0])
         attrs = session.attributes
+        query = api.Query(
+            parse_fingerprint(args[0]),
+            limit=max(attrs["max_results"], 1),
+            min_score=1,
+            score_pct=min(max(attrs["top_score_percent"], 0), 100),
+        )
         try:
-            results = await api.run_search(
-                store,
-                query,
-                max(attrs["max_results"], 1),
-                1,
-                min(max(attrs["top_score_percent"], 0), 100),
-                attrs["timeout"] / 1000,
-            )
+            (results,) = await api.run_searches(store, [query], attrs["timeout"] / 1000)
         except kernel.SearchTimeout:
             raise CommandError("timeout exceeded") from None
         return " ".join(f"{i}:{s}" for i, s in results)

@@ -5,7 +5,9 @@ from services.web.app import create_app
 
 
 def main(argv: list[str]) -> int:
-    return run_service(create_app, "web", lambda settings: settings.web_port)
+    return run_service(
+        create_app, "web", lambda settings: settings.web_port, signs_with_website_secret=True
+    )
 
 
 if __name__ == "__main__":

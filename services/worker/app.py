@@ -10,7 +10,7 @@ import numpy as np
 from fastapi import FastAPI
 
 from libs.common.db import Database
-from libs.common.index_client import IndexClient
+from libs.common.index_client import FULL_SEARCH, IndexClient
 from libs.common.service import MainLoop, Resources, build_resources, create_service_app
 from libs.common.settings import Settings
 from services.worker.consumer import Consumer
@@ -20,8 +20,6 @@ from services.worker.matching import Rules
 log = logging.getLogger(__name__)
 
 DATABASES = (Database.APP, Database.FINGERPRINT, Database.INGEST)
-CANDIDATES = 20
-CANDIDATE_SCORE_PCT = 10
 
 
 class Worker:
@@ -31,14 +29,11 @@ class Worker:
         self.settings = settings
         self.index = IndexClient.from_settings(settings)
 
-    async def search(self, terms: np.ndarray) -> Sequence[int]:
-        return (await self.search_many([terms]))[0]
-
     async def search_many(self, queries: Sequence[np.ndarray]) -> list[list[int]]:
         """The importer's candidates: the original's full search (top 20, 10% of the best),
         for a whole batch in one request per shard."""
         results = await self.index.search_many(
-            [q.tolist() for q in queries], limit=CANDIDATES, score_pct=CANDIDATE_SCORE_PCT
+            queries, limit=FULL_SEARCH.limit, score_pct=FULL_SEARCH.score_pct
         )
         failed = sorted({shard for r in results for shard in r.failed_shards})
         if failed:
@@ -48,10 +43,9 @@ class Worker:
     async def consume(self, resources: Resources, stop: asyncio.Event) -> None:
         importer = Importer(
             resources.databases,
-            self.search,
+            self.search_many,
             Rules.from_settings(self.settings),
             self.settings.fingerprint_min_unique_items,
-            search_many=self.search_many,
         )
         nc = await resources.nats_ready()
         await Consumer(nc, self.settings, importer).run(stop)

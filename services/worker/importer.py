@@ -35,7 +35,7 @@ from sqlalchemy.orm import defer
 
 from libs.chromaprint_cy.compare import simhash
 from libs.chromaprint_cy.query import extract_query
-from libs.common import int4array
+from libs.common import fingerprint_codec
 from libs.common.db import Database, Databases
 from libs.common.meta import META_FIELDS, clean_meta, meta_gid
 from libs.common.models.app import Format, Source
@@ -62,11 +62,9 @@ from libs.common.models.ingest import (
 )
 from services.worker.matching import Candidate, Rules, choose
 
-Searcher = Callable[[np.ndarray], Awaitable[Sequence[int]]]
-"""Index search: query terms in, candidate fingerprint ids out (best first)."""
-
 BatchSearcher = Callable[[Sequence[np.ndarray]], Awaitable[Sequence[Sequence[int]]]]
-"""Many index searches in one request: one candidate list per query, in query order."""
+"""The index searches of a batch: query terms in, one list of candidate fingerprint ids
+(best first) per query, in query order."""
 
 NIL_UUID = uuid.UUID(int=0)
 LINKS: dict[str, tuple[Any, str]] = {
@@ -106,15 +104,6 @@ class Result:
 
 class PermanentError(Exception):
     """The submission can never be imported (it does not exist); dead-letter it."""
-
-
-def to_items(values: Sequence[int]) -> np.ndarray:
-    """``int4[]`` from PostgreSQL as the uint32 items Chromaprint works on."""
-    return np.asarray(values, dtype=np.int64).astype(np.uint32)
-
-
-def to_int4(items: np.ndarray) -> list[int]:
-    return [int(v) for v in np.asarray(items, dtype=np.uint32).view(np.int32)]
 
 
 def rejection(sub: Submission, items: np.ndarray, terms: np.ndarray, min_unique: int) -> str:
@@ -168,17 +157,9 @@ class Importer:
     """
 
     def __init__(
-        self,
-        databases: Databases,
-        search: Searcher,
-        rules: Rules,
-        min_unique: int,
-        search_many: BatchSearcher | None = None,
+        self, databases: Databases, search_many: BatchSearcher, rules: Rules, min_unique: int
     ):
-        """``search_many``, when given, searches the whole batch in one index request per
-        shard; without it the batch's searches go one query each, concurrently."""
         self.databases = databases
-        self.search = search
         self.search_many = search_many
         self.rules = rules
         self.min_unique = min_unique
@@ -192,7 +173,7 @@ class Importer:
         results: dict[int, Result] = {}
         async with self.databases.session(Database.INGEST) as ingest, ingest.begin():
             rows = await ingest.execute(
-                select(Submission, int4array.binary(Submission.fingerprint))
+                select(Submission, fingerprint_codec.binary(Submission.fingerprint))
                 .options(defer(Submission.fingerprint))
                 .where(Submission.id.in_(submission_ids))
                 .order_by(Submission.id)
@@ -213,7 +194,7 @@ class Importer:
             for sub in subs:
                 if sub.handled:
                     continue
-                items = int4array.items(prints[sub.id])
+                items = fingerprint_codec.from_binary(prints[sub.id])
                 terms = extract_query(items)
                 reason = rejection(sub, items, terms, self.min_unique)
                 if reason:
@@ -257,7 +238,7 @@ class Importer:
             )
         }
         async with self.databases.session(Database.FINGERPRINT) as fp:
-            query = select(Fingerprint.id, int4array.binary(Fingerprint.fingerprint)).where(
+            query = select(Fingerprint.id, fingerprint_codec.binary(Fingerprint.fingerprint)).where(
                 Fingerprint.id.in_([r.fingerprint_id for r in rows.values()])
             )
             prints = {fid: data for fid, data in await fp.execute(query)}
@@ -270,7 +251,7 @@ class Importer:
                 )
                 continue
             data = prints.get(row.fingerprint_id)
-            terms = extract_query(int4array.items(data)) if data is not None else None
+            terms = extract_query(fingerprint_codec.from_binary(data)) if data is not None else None
             results[sub.id] = Result(
                 sub.id, Outcome.ALREADY, row.fingerprint_id, row.track_id, terms
             )
@@ -320,11 +301,7 @@ class Importer:
                 {"cls": IMPORT_LOCK_CLASS, "keys": keys},
             )
             # Searched under the locks, so what a concurrent import committed is seen.
-            queries = [p.terms for p in todo]
-            if self.search_many is not None:
-                found = await self.search_many(queries)
-            else:
-                found = await asyncio.gather(*(self.search(q) for q in queries))
+            found = await self.search_many([p.terms for p in todo])
             for p, ids in zip(todo, found, strict=True):
                 p.candidates = ids
             known, members = await self._candidates(fp, todo)
@@ -351,13 +328,13 @@ class Importer:
                 Fingerprint.id,
                 Fingerprint.track_id,
                 Fingerprint.length,
-                int4array.binary(Fingerprint.fingerprint),
+                fingerprint_codec.binary(Fingerprint.fingerprint),
             ).where(Fingerprint.track_id.in_(tracks))
         )
         members: dict[int, list[Candidate]] = {}
         known: dict[int, Candidate] = {}
         for fid, track_id, length, data in rows:
-            cand = Candidate(fid, track_id, length, int4array.items(data))
+            cand = Candidate(fid, track_id, length, fingerprint_codec.from_binary(data))
             members.setdefault(track_id, []).append(cand)
             if fid in ids:
                 known[fid] = cand
@@ -403,7 +380,7 @@ class Importer:
                 insert(Fingerprint).returning(Fingerprint.id, sort_by_parameter_order=True),
                 [
                     {
-                        "fingerprint": to_int4(p.items),
+                        "fingerprint": fingerprint_codec.to_int4(p.items),
                         "length": p.sub.length,
                         "bitrate": p.sub.bitrate,
                         "format_id": p.format_id,

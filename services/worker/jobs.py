@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,9 +16,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from libs.chromaprint_cy.compare import compare2
 from libs.chromaprint_cy.query import extract_query
-from libs.common import stats_counters, submission_queue
+from libs.common import fingerprint_codec, stats_counters, submission_queue
 from libs.common.db import Database, Databases
-from libs.common.index_client import IndexClient
+from libs.common.index_client import FULL_SEARCH, IndexClient
 from libs.common.models.app import (
     Account,
     Application,
@@ -31,14 +32,12 @@ from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
 from libs.common.models.ingest import Submission
 from libs.common.redis import key
 from libs.common.settings import Settings
-from services.worker.importer import to_items
 from services.worker.merge import merge_tracks, repoint_provenance
 
 log = logging.getLogger(__name__)
 
 OUTBOX_BATCH = 1000
 MERGE_BATCH = 500
-MERGE_CANDIDATES = 20
 
 
 @dataclass
@@ -232,9 +231,9 @@ async def merge_same_audio_tracks(ctx: Context) -> int:
         ).all()
     merged = 0
     for fp_id, length, values in rows:
-        items = to_items(values)
+        items = fingerprint_codec.from_int4(values)
         found = await ctx.index.search(
-            extract_query(items).tolist(), limit=MERGE_CANDIDATES, score_pct=10
+            extract_query(items), limit=FULL_SEARCH.limit, score_pct=FULL_SEARCH.score_pct
         )
         candidates = [m.id for m in found.matches if m.id != fp_id]
         if candidates and await _merge_if_same(ctx, fp_id, length, items, candidates):
@@ -255,10 +254,16 @@ async def _merge_if_same(
             .where(Fingerprint.id.in_(candidates), Track.new_id.is_(None))
             .where(Fingerprint.track_id != own_track)
         )
-        for track_id, other_length, other in rows.all():
-            if abs(other_length - length) > settings.fingerprint_max_length_diff:
-                continue
-            score = compare2(items, to_items(other), settings.track_max_offset)
+        near = [
+            (track_id, fingerprint_codec.from_int4(other))
+            for track_id, other_length, other in rows.all()
+            if abs(other_length - length) <= settings.fingerprint_max_length_diff
+        ]
+        # compare2 holds the CPU for a while: off the event loop, as the API runs it.
+        scores = await asyncio.to_thread(
+            lambda: [compare2(items, other, settings.track_max_offset) for _, other in near]
+        )
+        for (track_id, _), score in zip(near, scores, strict=True):
             if score <= settings.fingerprint_merge_threshold or own_track is None:
                 continue
             source, target = max(own_track, track_id), min(own_track, track_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -71,9 +71,13 @@ async def create_keys(settings: Settings, active: bool = True) -> Keys:
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """An app with its lifespan started and NATS connected, and a client talking to it."""
+async def running(
+    settings: Settings, customise: Callable[[FastAPI], None] = lambda _: None
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app with its lifespan started and NATS connected, and a client talking to it;
+    ``customise`` changes the app before it starts."""
     app = create_app(settings)
+    customise(app)
     async with app.router.lifespan_context(app):
         resources = app.state.resources
         for _ in range(100):

@@ -40,13 +40,8 @@ async def test_ip_limit_answers_429_with_retry_after(settings_api: Settings) -> 
         ]
         assert [a.status_code for a in answers] == [200, 200, 429]
         assert answers[2].json() == _refused("0.100000")
-        assert 1 <= int(answers[2].headers["retry-after"]) <= 5
-        other_ip = await client.get(
-            "/v2/track/list_by_puid",
-            params={"puid": PUID},
-            headers={"X-Forwarded-For": "10.1.1.1, 1.2.3.4"},
-        )
-        assert other_ip.status_code == 200
+        # Both counted requests leave the window together: at most the whole window away.
+        assert 1 <= int(answers[2].headers["retry-after"]) <= 20
         bypass = await client.get(
             "/v2/track/list_by_puid", params={"puid": PUID, "secret": CLUSTER_SECRET}
         )
@@ -154,10 +149,9 @@ async def test_demo_key_is_accepted_as_the_demo_application(
     assert response.json() == {"status": "ok", "submissions": [{"id": 1, "status": "pending"}]}
 
 
-async def test_first_refusing_bucket_takes_back_its_count_and_stops_the_rest(
-    settings_api: Settings,
-) -> None:
-    """Application, then global, then IP: the one refusing is named and later ones untouched."""
+async def test_a_refused_request_is_counted_in_no_bucket(settings_api: Settings) -> None:
+    """IP, then application, then global: the first refusing is named, and the refused
+    request spends nothing, so it cannot drain a shared key's or the global budget."""
     prefix = settings_api.redis_prefix + "order:"
     settings = settings_api.model_copy(
         update={"redis_prefix": prefix, "rate_limit_application": 10, "rate_limit_global": 0.1}
@@ -170,11 +164,11 @@ async def test_first_refusing_bucket_takes_back_its_count_and_stops_the_rest(
         refusal = await limiter.check(7, "10.0.0.1")
         assert refusal is not None
         assert (refusal.bucket, refusal.rate) == ("global", 0.1)
-        assert 1 <= refusal.retry_after <= 5
+        assert 1 <= refusal.retry_after <= 20
         counts: dict[str, int] = {}
         for k in await redis.keys(prefix + "rl:*"):  # the steps of a bucket, summed
             bucket = k.decode().removeprefix(prefix).rsplit(":", 1)[0]
             counts[bucket] = counts.get(bucket, 0) + int(await redis.get(k))
-        assert counts == {"rl:app:7": 3, "rl:global:": 2, "rl:ip:10.0.0.1": 2}
+        assert counts == {"rl:app:7": 2, "rl:global:": 2, "rl:ip:10.0.0.1": 2}
     finally:
         await redis.aclose()

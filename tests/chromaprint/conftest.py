@@ -27,7 +27,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """`acoustid fpcalc` exactly as a script would call it, in a fresh interpreter."""
     return subprocess.run(
-        [sys.executable, "-m", "libs.chromaprint_cy.fpcalc", *map(str, args)],
+        [sys.executable, "-m", "services.cli", "fpcalc", *map(str, args)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -130,7 +130,7 @@ def test_raw_pcm_input(tmp_path: Path) -> None:
 def test_stdin_input() -> None:
     data = SWEEP.read_bytes()
     proc = subprocess.run(
-        [sys.executable, "-m", "libs.chromaprint_cy.fpcalc", "-raw", "-plain", "-"],
+        [sys.executable, "-m", "services.cli", "fpcalc", "-raw", "-plain", "-"],
         input=data,
         cwd=REPO,
         capture_output=True,

@@ -18,9 +18,9 @@ import pytest
 
 from libs.common import migrations
 from libs.common.db import Database, database_url
-from libs.common.devstack import DEMO_TRACKS
 from libs.common.nats import delete_streams
 from libs.common.settings import Settings
+from services.cli.devstack import DEMO_TRACKS
 from tests.conftest import REPO, free_port, settings_env, settings_for_run
 
 START_TIMEOUT = 240.0
@@ -72,6 +72,7 @@ def dev_settings(run_id: str, tmp_path: Path, local_servers: object) -> Iterator
             "cron_metrics_port",
             "index_port",
             "index_legacy_port",
+            "dev_supervisor_port",
         )
     }
     settings = settings_for_run(
@@ -127,6 +128,9 @@ def _run_once(settings: Settings) -> dict[str, str]:
         for url in urls:
             response = httpx.get(f"{url}/_health", timeout=10)
             assert (response.status_code, response.text) == (200, "ok"), url
+        whole = httpx.get(f"{stack['supervisor']}/_health", timeout=10)
+        assert whole.status_code == 200, whole.text
+        assert {state["status"] for state in whole.json().values()} == {"running"}
         started = _descendants(proc.pid)
         assert len(started) >= 5
         lookup = httpx.post(f"{stack['api']}/v2/lookup", data=_demo_lookup(stack), timeout=10)
@@ -149,7 +153,7 @@ def _run_once(settings: Settings) -> dict[str, str]:
 
 def test_make_dev_twice_in_a_row(dev_settings: Settings) -> None:
     first = _run_once(dev_settings)
-    assert set(first) == {"api", "web", "index", "client", "user"}
+    assert set(first) == {"api", "web", "index", "supervisor", "client", "user"}
     assert first["api"] == f"http://127.0.0.1:{dev_settings.api_port}"
     assert len(first["client"]) == 10 and len(first["user"]) == 10
     second = _run_once(dev_settings)

@@ -15,10 +15,13 @@ SAMPLES: dict[type, tuple[str, object]] = {
     int: ("7", 7),
     float: ("0.5", 0.5),
     Path: ("/tmp/acoustid-x", Path("/tmp/acoustid-x")),
+    bool: ("false", False),
 }
 LISTS = {"nats_servers", "index_urls", "index_peers"}
 SPECIAL: dict[str, tuple[str, object]] = {
     "log_level": ("debug", "DEBUG"),
+    "env": ("development", "development"),
+    "trusted_proxies": ("10.0.0.1, 192.168.0.0/16", ["10.0.0.1", "192.168.0.0/16"]),
     "rate_limit_overrides": (
         "application.3=20, ip.10.0.0.1=5",
         ["application.3=20", "ip.10.0.0.1=5"],
@@ -76,7 +79,7 @@ def test_bad_value_names_the_variable(
 def test_service_refuses_to_start_with_a_bad_value() -> None:
     env = {"ACOUSTID_API_PORT": "not-a-port", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
-        [sys.executable, "-m", "libs.common.cli", "run", "api"],
+        [sys.executable, "-m", "services.cli", "run", "api"],
         env=env,
         capture_output=True,
         text=True,

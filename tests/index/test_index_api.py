@@ -187,3 +187,12 @@ async def test_searches_skip_fastapi_routing_but_not_its_answers(client):
     text = (await client.get("/metrics")).text
     assert 'route="/{index}/_search",service="index",status="200"' in text
     assert 'route="/{index}/_msearch",service="index",status="400"' in text
+
+
+async def test_the_schema_lists_the_index_routes_from_their_one_table(client):
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert set(paths["/{index}/_search"]) == {"post"}
+    assert set(paths["/{index}/_msearch"]) == {"post"}
+    assert set(paths["/{index}/{id}"]) == {"get", "put", "delete"}
+    assert set(paths["/{index}"]) == {"get", "put", "delete"}
+    assert [p["name"] for p in paths["/{index}/{id}"]["get"]["parameters"]] == ["index", "id"]

@@ -33,7 +33,7 @@ OTHER_MBID = str(uuid.UUID("6a4c3b1d-2f7e-4c8a-b9d0-1e2f3a4b5c6d"))
 def fpcalc(path: Path) -> tuple[int, str]:
     """Our fpcalc, as a user runs it: duration and compressed fingerprint."""
     out = subprocess.run(
-        [sys.executable, "-m", "libs.common.cli", "fpcalc", "-json", str(path)],
+        [sys.executable, "-m", "services.cli", "fpcalc", "-json", str(path)],
         cwd=REPO,
         capture_output=True,
         text=True,

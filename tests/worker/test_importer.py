@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from libs.chromaprint_cy.compare import compare2
 from libs.chromaprint_cy.query import extract_query
+from libs.common import fingerprint_codec
 from libs.common.db import Database, Databases
 from libs.common.models.fingerprint import Fingerprint, SubmissionImport, TrackMBID, TrackMeta
 from libs.common.models.ingest import FingerprintSource, Submission, SubmissionResult
 from libs.common.settings import Settings
-from services.worker.importer import Importer, Outcome, Pending, to_int4, to_items
-from services.worker.matching import Rules
+from services.worker.importer import Outcome, Pending
 from tests.worker.fingerprints import clip, variant
+from tests.worker.importing import MBID, count, importer, submit
 
-MBID = uuid.UUID("b7ffd9e0-5a8e-4d2c-9b1e-1f1f1f1f1f1f")
 FP_TABLES = "fingerprint, track, track_mbid, track_puid, track_meta, meta, submission_import"
 INGEST_TABLES = "submission, submission_result, fingerprint_source, track_mbid_source"
 
@@ -35,43 +34,6 @@ async def databases(migrated: Settings) -> AsyncIterator[Databases]:
         await conn.execute(text(f"TRUNCATE {INGEST_TABLES}, track_meta_source RESTART IDENTITY"))
     yield dbs
     await dbs.dispose()
-
-
-def brute_force(databases: Databases) -> Any:
-    """Every stored fingerprint is a candidate: the index's job, done exhaustively."""
-
-    async def search(terms: np.ndarray) -> Sequence[int]:
-        async with databases.session(Database.FINGERPRINT) as session:
-            return list(await session.scalars(select(Fingerprint.id).order_by(Fingerprint.id)))
-
-    return search
-
-
-def importer(databases: Databases, settings: Settings) -> Importer:
-    return Importer(databases, brute_force(databases), Rules.from_settings(settings), min_unique=80)
-
-
-async def submit(
-    databases: Databases, app_ids: tuple[int, int], items: np.ndarray, **fields: Any
-) -> int:
-    account_id, application_id = app_ids
-    values: dict[str, Any] = {"mbid": MBID, "length": 125, **fields}
-    async with databases.session(Database.INGEST) as session:
-        sub = Submission(
-            fingerprint=to_int4(items),
-            account_id=account_id,
-            application_id=application_id,
-            application_version="1.0",
-            **values,
-        )
-        session.add(sub)
-        await session.commit()
-        return sub.id
-
-
-async def count(databases: Databases, db: Database, model: Any) -> int:
-    async with databases.session(db) as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def test_first_submission_creates_track_fingerprint_and_links(
@@ -188,7 +150,7 @@ async def test_crash_between_the_two_commits_finishes_with_the_same_ids(
         sub = await ingest.get(Submission, sid)
     assert sub is not None
 
-    items = to_items(sub.fingerprint)
+    items = fingerprint_codec.from_int4(sub.fingerprint)
     terms = extract_query(items)
     pending = Pending(sub, items, terms, None, None)
     marker = (await imp._apply([pending]))[sid]

@@ -22,7 +22,7 @@ from libs.common.models.ingest import TrackMBIDSource
 from libs.common.settings import Settings
 from services.worker.importer import Outcome
 from tests.worker.fingerprints import clip, variant
-from tests.worker.test_importer import importer, submit
+from tests.worker.importing import importer, submit
 
 MBID_A = uuid.UUID("11111111-1111-4111-8111-111111111111")
 MBID_B = uuid.UUID("22222222-2222-4222-8222-222222222222")

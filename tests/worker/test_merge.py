@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from libs.chromaprint_cy.query import extract_query
+from libs.common import fingerprint_codec
 from libs.common.db import Database, Databases
 from libs.common.index_client import IndexClient
 from libs.common.models.fingerprint import Fingerprint, LinkRemap, Track, TrackMBID, TrackPUID
@@ -19,7 +20,6 @@ from libs.common.nats import connect
 from libs.common.redis import create_redis
 from libs.common.settings import Settings
 from services.worker import jobs
-from services.worker.importer import to_int4
 from services.worker.merge import merge_tracks
 from tests.processes import ServiceProcess
 from tests.worker.fingerprints import clip, variant
@@ -52,7 +52,10 @@ async def store_track(
         fp.add(track)
         await fp.flush()
         row = Fingerprint(
-            fingerprint=to_int4(items), length=125, track_id=track.id, submission_count=1
+            fingerprint=fingerprint_codec.to_int4(items),
+            length=125,
+            track_id=track.id,
+            submission_count=1,
         )
         fp.add(row)
         mbids = [TrackMBID(track_id=track.id, mbid=m, submission_count=n) for m, n in links.items()]

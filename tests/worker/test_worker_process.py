@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from libs.chromaprint_cy.query import extract_query
-from libs.common import submission_queue
+from libs.common import fingerprint_codec, submission_queue
 from libs.common.db import Database, Databases
 from libs.common.index_client import IndexClient
 from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
@@ -25,7 +25,6 @@ from libs.common.models.ingest import (
 )
 from libs.common.nats import connect
 from libs.common.settings import Settings
-from services.worker.importer import to_int4
 from tests.processes import ServiceProcess
 
 IMPORT_TIMEOUT = 120.0
@@ -44,7 +43,8 @@ async def submit_all(
     async with databases.session(Database.INGEST) as session:
         subs = [
             Submission(
-                fingerprint=to_int4(fp), length=100, mbid=uuid.uuid4(), account_id=app_ids[0],
+                fingerprint=fingerprint_codec.to_int4(fp), length=100, mbid=uuid.uuid4(),
+                account_id=app_ids[0],
                 application_id=app_ids[1], application_version="1",
             )
             for fp in fps

@@ -4,7 +4,8 @@ It makes sure PostgreSQL, Redis and NATS answer (starting private ones if needed
 and migrates the databases, creates the demo account, starts api, web, worker, index and
 cron as child processes, waits until each is healthy, then writes ``<dev_dir>/stack.json``
 for scripts and tests. Ctrl-C or SIGTERM stops the children and any server started here; a
-child that dies is restarted, a few times at most, so a crash is visible but not fatal.
+child that dies is restarted with a backoff (libs.common.supervisor), and the state of every
+child is served at the stack's own ``/_health``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,48 +27,26 @@ from sqlalchemy import text
 
 from libs.common import localservers, migrations
 from libs.common.apikeys import DemoKeys, ensure_demo_account
+from libs.common.applications import ensure_known_clients
 from libs.common.db import Database, Databases, database_url
 from libs.common.logging import configure_logging
 from libs.common.nats import connect, ensure_streams
 from libs.common.settings import Settings, get_settings
+from libs.common.supervisor import Supervised, serve_health, supervise
 
 log = logging.getLogger("devstack")
 
 HEALTH_TIMEOUT = 90.0
-MAX_RESTARTS = 5
 STOP_TIMEOUT = 15.0
 
 
 @dataclass
-class Child:
-    name: str
-    port: int
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
+class Child(Supervised):
+    port: int = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        cmd = [sys.executable, "-m", "libs.common.cli", "run", self.name]
-        with self.log_path.open("ab") as out:
-            self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-
-    def reap(self, deadline: float) -> None:
-        if self.process is None:
-            return
-        try:
-            self.process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.warning("%s did not stop in time; killing it", self.name)
-            self.process.kill()
-            self.process.wait()
 
 
 def children(settings: Settings, logs: Path) -> list[Child]:
@@ -78,11 +57,19 @@ def children(settings: Settings, logs: Path) -> list[Child]:
         "worker": settings.worker_metrics_port,
         "cron": settings.cron_metrics_port,
     }
-    return [Child(name, port, logs / f"{name}.log") for name, port in ports.items()]
+    return [
+        Child(
+            name,
+            [sys.executable, "-m", "services.cli", "run", name],
+            logs / f"{name}.log",
+            port=port,
+        )
+        for name, port in ports.items()
+    ]
 
 
 async def prepare(settings: Settings) -> DemoKeys:
-    """Databases, migrations, streams and the demo account: everything idempotent."""
+    """Databases, migrations, streams, the demo account and the known clients: idempotent."""
     for db in Database:
         if await migrations.create_database(database_url(settings, db)):
             log.info("created database %s", db.value)
@@ -95,7 +82,10 @@ async def prepare(settings: Settings) -> DemoKeys:
     databases = Databases(settings)
     try:
         async with databases.session(Database.APP) as session:
-            return await ensure_demo_account(session)
+            keys = await ensure_demo_account(session)
+            if settings.dev_known_clients:
+                await ensure_known_clients(session)
+            return keys
     finally:
         await databases.dispose()
 
@@ -127,19 +117,6 @@ class Stop(Exception):
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise Stop(signal.Signals(signum).name)
-
-
-def supervise(kids: list[Child]) -> None:
-    while True:
-        for child in kids:
-            if child.process is not None and child.process.poll() is not None:
-                code = child.process.returncode
-                if child.restarts >= MAX_RESTARTS:
-                    raise RuntimeError(f"{child.name} keeps exiting (last code {code})")
-                child.restarts += 1
-                log.warning("%s exited with %s; restarting (%d)", child.name, code, child.restarts)
-                child.start()
-        time.sleep(0.5)
 
 
 DEMO_TRACKS = Path(__file__).with_name("demo_tracks.json")
@@ -188,6 +165,7 @@ def write_stack(settings: Settings, kids: list[Child], keys: DemoKeys) -> Path:
         "api": urls["api"],
         "web": urls["web"],
         "index": urls["index"],
+        "supervisor": f"http://127.0.0.1:{settings.dev_supervisor_port}",
         "client": keys.client,
         "user": keys.user,
     }
@@ -217,6 +195,9 @@ def banner(kids: list[Child], keys: DemoKeys, stack: Path, demo: dict[str, objec
 
 
 def main(argv: list[str]) -> int:
+    # What this command starts is a development stack: its default website secret is fine.
+    os.environ.setdefault("ACOUSTID_ENV", "development")
+    get_settings.cache_clear()
     settings = get_settings()
     configure_logging("devstack", settings.log_level)
     settings.dev_dir.mkdir(parents=True, exist_ok=True)
@@ -231,13 +212,17 @@ def main(argv: list[str]) -> int:
         servers = localservers.ensure(settings, settings.dev_dir)
         keys = asyncio.run(prepare(settings))
         for child in kids:
-            child.start()
+            child.launch()
         wait_healthy(kids)
         fingerprints = asyncio.run(count_fingerprints(settings))
         demo = seed_demo_tracks(kids[0].url, keys, fingerprints)
         stack = write_stack(settings, kids, keys)
+        health = serve_health(list(kids), "127.0.0.1", settings.dev_supervisor_port)
         print(banner(kids, keys, stack, demo), flush=True)
-        supervise(kids)
+        try:
+            supervise(list(kids), threading.Event())
+        finally:
+            health.shutdown()
     except Stop as stop:
         log.info("stopping on %s", stop)
         return 0
