@@ -382,12 +382,26 @@ async def load(
     async def client(share: list[bytes]) -> None:
         conn = await Connection.open(url)
         for body in share:
-            await conn.post("/main/_update", body, fmt)
+            for attempt in range(5):
+                try:
+                    await conn.post("/main/_update", body, fmt)
+                    break
+                except Refused:  # a publish that timed out on a loaded NATS server: resend
+                    if attempt == 4:
+                        raise
+                    RETRIES[0] += 1
         conn.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client(bodies[i::clients]) for i in range(clients)))
     return len(ids) / (time.perf_counter() - t0)
+
+
+class Refused(RuntimeError):
+    """A non-200 answer; the connection stays usable."""
+
+
+RETRIES = [0]  # writes sent again after a 503 (counted into each result)
 
 
 class Connection:
@@ -409,14 +423,15 @@ class Connection:
         )
         self.writer.write(head.encode() + body)
         status = await self.reader.readline()
-        if b" 200 " not in status:
-            raise RuntimeError(status.decode().strip())
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             if name.lower() == b"content-length":
                 length = int(value)
-        return await self.reader.readexactly(length)
+        answer = await self.reader.readexactly(length)
+        if b" 200 " not in status:
+            raise Refused(status.decode().strip() + " " + answer.decode(errors="replace"))
+        return answer
 
     def close(self) -> None:
         self.writer.close()
@@ -525,6 +540,7 @@ async def write_run(
     env = {"ACOUSTID_INDEX_WRITE_ACK": ack, "ACOUSTID_INDEX_WAL_KEEP": "5"}
     async with Service(workdir, name, cpus=cpus, env=env) as svc:
         cpu0 = svc.cpu_seconds()
+        RETRIES[0] = 0
         if protocol == "legacy":
             rate = await load_legacy(svc.legacy_port, terms)
         else:
@@ -536,6 +552,7 @@ async def write_run(
             "docs_per_s": rate,
             "server_cpu_s_during_load": cpu,
             "server_cpu_us_per_doc": cpu / n * 1e6,
+            "batches_resent_after_503": RETRIES[0],
         }
         if settle_and_measure:
             await settle(svc.url)
