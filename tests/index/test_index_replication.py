@@ -74,7 +74,7 @@ async def held(settings, js) -> int:
     return sum((info.state.subjects or {}).values())
 
 
-async def eventually(predicate, timeout: float = 15.0) -> None:
+async def eventually(predicate, timeout: float = 30.0) -> None:
     for _ in range(int(timeout / 0.1)):
         if await predicate():
             return
