@@ -276,9 +276,18 @@ def large(chunks: int, nq: int, workdir: Path) -> dict[str, object]:
 
 
 class Service:
-    """A real index process on free ports with its own NATS prefix and data directory."""
+    """A real index process on free ports with its own NATS prefix and data directory.
 
-    def __init__(self, workdir: Path, name: str) -> None:
+    ``cpus`` pins it (``taskset``); ``env`` adds settings (``ACOUSTID_INDEX_WRITE_ACK``).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        name: str,
+        cpus: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         import socket
 
         def port() -> int:
@@ -295,13 +304,40 @@ class Service:
             "ACOUSTID_INDEX_LEGACY_PORT": str(port()),
             "ACOUSTID_INDEX_DATA_DIR": str(workdir / name),
             "ACOUSTID_LOG_LEVEL": "WARNING",
+            **(env or {}),
         }
+        self.legacy_port = int(self.env["ACOUSTID_INDEX_LEGACY_PORT"])
+        self.data_dir = workdir / name
+        self.cpus = cpus
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the index process has used so far."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def log_bytes(self) -> int:
+        """Bytes FPINDEX holds for this deployment (the replication log on the NATS server)."""
+        settings = Settings(nats_prefix=self.prefix)
+        nc = await nats_helpers.connect(settings, "bench")
+        try:
+            info = await nc.jetstream().stream_info(settings.stream(nats_helpers.FPINDEX))
+            return int(info.state.bytes)
+        finally:
+            await nc.close()
+
+    def disk_bytes(self) -> dict[str, int]:
+        """Bytes on disk under the data directory: segment files and the write-ahead log."""
+        segments = sum(p.stat().st_size for p in self.data_dir.glob("*.seg"))
+        wal = sum(p.stat().st_size for p in (self.data_dir / "wal").glob("*"))
+        return {"segments": segments, "wal": wal}
+
     async def __aenter__(self) -> Service:
+        pin = ["taskset", "-c", self.cpus] if self.cpus else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.index"], cwd=REPO, env=self.env
+            [*pin, sys.executable, "-m", "services.index"], cwd=REPO, env=self.env
         )
         async with httpx.AsyncClient() as c:
             for _ in range(600):
@@ -315,32 +351,60 @@ class Service:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(60)
-        await nats_helpers.delete_streams(Settings(nats_prefix=self.prefix))
+        try:
+            await nats_helpers.delete_streams(Settings(nats_prefix=self.prefix))
+        except Exception as exc:  # a loaded NATS server: the figures are still good
+            print(f"could not delete the bench's streams ({self.prefix}*): {exc!r}")
 
 
 async def load(
-    url: str, ids: np.ndarray, terms: list[np.ndarray], sizes, clients: int = 1
+    url: str,
+    ids: np.ndarray,
+    terms: list[np.ndarray],
+    sizes,
+    clients: int = 1,
+    fmt: str = MSGPACK,
 ) -> float:
-    """Documents per second through ``_update``, bodies encoded beforehand."""
+    """Documents per second through ``_update``, bodies encoded beforehand.
+
+    msgpack bodies are fpindex's (first-letter keys); JSON ones use the full names.
+    """
     bodies, i = [], 0
     while i < len(ids):
         k = int(sizes())
-        batch = [
-            {"i": {"i": int(d), "h": t.tolist()}}
-            for d, t in zip(ids[i : i + k], terms[i : i + k], strict=True)
-        ]
-        bodies.append(msgpack.packb({"c": batch}))
+        pairs = zip(ids[i : i + k], terms[i : i + k], strict=True)
+        if fmt == MSGPACK:
+            bodies.append(
+                msgpack.packb({"c": [{"i": {"i": int(d), "h": t.tolist()}} for d, t in pairs]})
+            )
+        else:
+            changes = [{"insert": {"id": int(d), "hashes": t.tolist()}} for d, t in pairs]
+            bodies.append(json.dumps({"changes": changes}).encode())
         i += k
 
     async def client(share: list[bytes]) -> None:
         conn = await Connection.open(url)
         for body in share:
-            await conn.post("/main/_update", body)
+            for attempt in range(5):
+                try:
+                    await conn.post("/main/_update", body, fmt)
+                    break
+                except Refused:  # a publish that timed out on a loaded NATS server: resend
+                    if attempt == 4:
+                        raise
+                    RETRIES[0] += 1
         conn.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(client(bodies[i::clients]) for i in range(clients)))
     return len(ids) / (time.perf_counter() - t0)
+
+
+class Refused(RuntimeError):
+    """A non-200 answer; the connection stays usable."""
+
+
+RETRIES = [0]  # writes sent again after a 503 (counted into each result)
 
 
 class Connection:
@@ -355,21 +419,22 @@ class Connection:
         host, port = url.removeprefix("http://").split(":")
         return cls(*await asyncio.open_connection(host, int(port)))
 
-    async def post(self, path: str, body: bytes) -> bytes:
+    async def post(self, path: str, body: bytes, content_type: str = MSGPACK) -> bytes:
         head = (
-            f"POST {path} HTTP/1.1\r\nhost: index\r\ncontent-type: {MSGPACK}\r\n"
+            f"POST {path} HTTP/1.1\r\nhost: index\r\ncontent-type: {content_type}\r\n"
             f"content-length: {len(body)}\r\n\r\n"
         )
         self.writer.write(head.encode() + body)
         status = await self.reader.readline()
-        if b" 200 " not in status:
-            raise RuntimeError(status.decode().strip())
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             if name.lower() == b"content-length":
                 length = int(value)
-        return await self.reader.readexactly(length)
+        answer = await self.reader.readexactly(length)
+        if b" 200 " not in status:
+            raise Refused(status.decode().strip() + " " + answer.decode(errors="replace"))
+        return answer
 
     def close(self) -> None:
         self.writer.close()
@@ -434,6 +499,122 @@ async def service_b3(n: int, nq: int, workdir: Path) -> dict[str, object]:
         out["server_rss_mb"] = rss_mb(svc.proc.pid)
         async with httpx.AsyncClient(base_url=svc.url) as c:
             out["segments"] = (await c.get("/main")).json()["stats"]["num_segments"]
+    return out
+
+
+async def load_legacy(port: int, terms: np.ndarray, batch: int = 1000) -> float:
+    """Documents per second through the line protocol: ``begin``, ``insert`` x ``batch``,
+    ``commit``, each transaction written at once and its answers read back."""
+    scripts = []
+    for first in range(0, len(terms), batch):
+        lines = [b"begin"]
+        for n, t in enumerate(terms[first : first + batch], start=first + 1):
+            lines.append(f"insert {n} {','.join(map(str, t.tolist()))}".encode())
+        lines.append(b"commit")
+        scripts.append((b"\n".join(lines) + b"\n", len(lines)))
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+    t0 = time.perf_counter()
+    for script, answers in scripts:
+        writer.write(script)
+        for _ in range(answers):
+            line = await reader.readline()
+            if not line.startswith(b"OK"):
+                raise RuntimeError(line.decode().strip())
+    rate = len(terms) / (time.perf_counter() - t0)
+    writer.close()
+    return rate
+
+
+async def write_run(
+    workdir: Path,
+    name: str,
+    terms: np.ndarray,
+    *,
+    ack: str,
+    cpus: str | None,
+    protocol: str = "msgpack",
+    settle_and_measure: bool = False,
+) -> dict[str, object]:
+    """One bulk load into a fresh index: rate, the index process's CPU per document, and,
+    when asked, disk (segments + WAL + FPINDEX) per posting and RSS after searches."""
+    n = len(terms)
+    # Steady state: the WAL keeps checkpointed writes for index_wal_keep (180 s by default,
+    # to outlast the NATS server's sync interval); 5 s lets the run see it trimmed.
+    env = {"ACOUSTID_INDEX_WRITE_ACK": ack, "ACOUSTID_INDEX_WAL_KEEP": "5"}
+    async with Service(workdir, name, cpus=cpus, env=env) as svc:
+        cpu0 = svc.cpu_seconds()
+        RETRIES[0] = 0
+        if protocol == "legacy":
+            rate = await load_legacy(svc.legacy_port, terms)
+        else:
+            fmt = MSGPACK if protocol == "msgpack" else "application/json"
+            rate = await load(svc.url, np.arange(1, n + 1), list(terms), lambda: 1000, fmt=fmt)
+        cpu = svc.cpu_seconds() - cpu0
+        out: dict[str, object] = {
+            "docs": n,
+            "docs_per_s": rate,
+            "server_cpu_s_during_load": cpu,
+            "server_cpu_us_per_doc": cpu / n * 1e6,
+            "batches_resent_after_503": RETRIES[0],
+        }
+        if settle_and_measure:
+            await settle(svc.url)
+            cpu_settled = svc.cpu_seconds() - cpu0
+            out["server_cpu_us_per_doc_until_settled"] = cpu_settled / n * 1e6
+            # The log is purged on the replicas' trim interval after the last checkpoint.
+            await asyncio.sleep(12)
+            postings = n * terms.shape[1]
+            disk = svc.disk_bytes()
+            log_bytes = await svc.log_bytes()
+            out["bytes_per_posting_segments"] = disk["segments"] / postings
+            out["bytes_per_posting_wal"] = disk["wal"] / postings
+            out["bytes_per_posting_fpindex_log"] = log_bytes / postings
+            out["bytes_per_posting_total"] = (disk["segments"] + disk["wal"] + log_bytes) / postings
+            qs = queries(terms, 300)
+            mixed = [x for items in qs.values() for x in items]
+            out["search_16_clients"] = await searches(svc.url, mixed, 16)
+            assert svc.proc is not None
+            out["server_rss_mb_after_searches"] = rss_mb(svc.proc.pid)
+    return out
+
+
+async def service_writes(n: int, workdir: Path) -> dict[str, object]:
+    """Issue 17's load: ``n`` x 120 terms, msgpack 1000-document ``_update``s with first-letter
+    keys from one connection; the index pinned to one core (the client on the other) and
+    unpinned, under both write acknowledgements; then JSON and the line protocol."""
+    terms = corpus(n)
+    cores = os.cpu_count() or 2
+    out: dict[str, object] = {}
+    own = os.sched_getaffinity(0)
+
+    def done(key: str, value: dict[str, object]) -> None:
+        out[key] = value
+        print(key, json.dumps(value), flush=True)  # a long run shows each figure as it lands
+
+    for ack in ("fsync", "publish"):
+        os.sched_setaffinity(0, {cores - 1})
+        try:
+            done(
+                f"msgpack_{ack}_pinned_1_core",
+                await write_run(
+                    workdir, f"w-{ack}-pinned", terms, ack=ack, cpus="0", settle_and_measure=True
+                ),
+            )
+        finally:
+            os.sched_setaffinity(0, own)
+    for ack in ("fsync", "publish"):
+        done(
+            f"msgpack_{ack}_unpinned",
+            await write_run(workdir, f"w-{ack}-free", terms, ack=ack, cpus=None),
+        )
+    small = terms[: max(n // 5, 1000)]
+    for protocol in ("json", "legacy"):
+        done(
+            f"{protocol}_fsync_unpinned",
+            await write_run(
+                workdir, f"w-{protocol}", small, ack="fsync", cpus=None, protocol=protocol
+            ),
+        )
     return out
 
 
@@ -510,10 +691,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--docs", type=int, default=1_000_000, help="B3 corpus size")
     p.add_argument("--queries", type=int, default=1000, help="B3 queries per kind")
-    p.add_argument("--only", choices=["inprocess", "b1", "b2", "b3", "large"], action="append")
+    p.add_argument(
+        "--only", choices=["inprocess", "b1", "b2", "b3", "large", "writes"], action="append"
+    )
     p.add_argument("--large-millions", type=int, default=10, help="B3 kernel-only corpus size")
     args = p.parse_args()
-    chosen = set(args.only or ["inprocess", "b1", "b2", "b3", "large"])
+    chosen = set(args.only or ["inprocess", "b1", "b2", "b3", "large", "writes"])
     workdir = Path(tempfile.mkdtemp(prefix="acoustid-index-bench-"))
     results: dict[str, dict[str, object]] = {}
     try:
@@ -530,6 +713,10 @@ def main() -> int:
         if "b3" in chosen:
             results[f"B3 service ({args.docs} docs)"] = asyncio.run(
                 service_b3(args.docs, args.queries, workdir)
+            )
+        if "writes" in chosen:
+            results[f"Writes ({args.docs} docs, issue 17's load)"] = asyncio.run(
+                service_writes(args.docs, workdir)
             )
         if "large" in chosen:
             title = f"B3 kernel at {args.large_millions}M docs (mmapped segments, one thread)"

@@ -1,23 +1,35 @@
 """The FPINDEX message: a batch of index changes, as the worker and the index agree on it.
 
-One message is a msgpack map ``{"changes": [change, ...]}`` published on
-``fpindex.<shard>`` where every change's id satisfies ``id % shards == shard``. A change is
-``{"op": "insert", "id": n, "terms": <bin: little-endian u32 array>}`` (an insert of an
-existing id replaces it), ``{"op": "delete", "id": n}`` or
-``{"op": "set", "values": {str: str}}`` (index attributes). ``terms`` may also be a plain
-list of integers, for hand-written publishers. The publisher sets ``Nats-Msg-Id`` so a
-retried publish within the stream's dedupe window is stored once; the stream sequence of
-the message becomes the index version.
+One message is published on ``fpindex.<shard>`` where every change's id satisfies
+``id % shards == shard``; the stream sequence of the message becomes the index version. The
+publisher sets ``Nats-Msg-Id`` so a retried publish within the stream's dedupe window is
+stored once.
 
-msgpack with binary terms because a 120-term insert is then 480 bytes of terms that decode
-with one ``np.frombuffer``, where integer lists cost a parse per term on every replica.
+The payload is a packed batch, every number little-endian::
+
+    b"FPB1", u32 changes, u32 terms, u32 attribute bytes
+    ids      changes x u32      (document ids, in the order the changes were made)
+    lengths  changes x u32      (terms per change; 0 for a delete)
+    kinds    changes x u8       (0 insert, 1 delete), zero-padded to a multiple of 4
+    terms    terms x u32        (every insert's terms, in order)
+    attributes                  (msgpack map str -> str, index attributes set by the batch)
+
+An insert of an existing id replaces it, and within a batch the last change of an id wins.
+A replica turns the arrays into a segment with a few numpy calls, with no Python object per
+document or term; the 1000-document batches of a bulk load are ~490 kB.
+
+Messages written before that format, a msgpack map ``{"changes": [change, ...]}`` of
+``{"op": "insert", "id": n, "terms": <bin: u32 LE> or [int]}``, ``{"op": "delete", "id": n}``
+and ``{"op": "set", "values": {str: str}}``, are still read, so a stream that holds them
+replays after an upgrade; upgrade the index replicas before the writers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import struct
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +39,9 @@ import numpy as np
 MAX_TERMS = 4096
 MAX_ID = 0xFFFFFFFF
 MSG_ID_HEADER = "Nats-Msg-Id"
+MAGIC = b"FPB1"
+HEADER = struct.Struct("<4sIII")
+INSERT, DELETE = 0, 1
 
 
 class InvalidChange(ValueError):
@@ -147,14 +162,6 @@ def _terms_from_wire(value: Any) -> np.ndarray:
     return check_terms(value)
 
 
-def change_to_dict(change: Change) -> dict[str, Any]:
-    if isinstance(change, Insert):
-        return {"op": "insert", "id": change.id, "terms": change.terms.astype("<u4").tobytes()}
-    if isinstance(change, Delete):
-        return {"op": "delete", "id": change.id}
-    return {"op": "set", "values": change.values}
-
-
 def change_from_dict(data: Any) -> Change:
     if not isinstance(data, dict):
         raise InvalidChange("a change must be a map")
@@ -168,12 +175,177 @@ def change_from_dict(data: Any) -> Change:
     raise InvalidChange(f"unknown op {op!r}")
 
 
+@dataclass(frozen=True, eq=False)
+class Batch:
+    """Changes as packed arrays: what an ``_update`` body, a message and a segment share.
+
+    ``ids``, ``kinds`` and ``lengths`` have one entry per insert or delete, in order;
+    ``terms`` holds every insert's terms back to back; ``attributes`` is what the batch's
+    attribute changes leave set (they are independent of documents, so order between the
+    two does not matter).
+    """
+
+    ids: np.ndarray
+    kinds: np.ndarray
+    lengths: np.ndarray
+    terms: np.ndarray
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_changes(cls, changes: Iterable[Change]) -> Batch:
+        ids, kinds, lengths, terms = [], [], [], []
+        attributes: dict[str, str] = {}
+        for change in changes:
+            if isinstance(change, Insert):
+                ids.append(change.id)
+                kinds.append(INSERT)
+                lengths.append(len(change.terms))
+                terms.append(change.terms)
+            elif isinstance(change, Delete):
+                ids.append(change.id)
+                kinds.append(DELETE)
+                lengths.append(0)
+            else:
+                attributes.update(change.values)
+        return cls(
+            np.array(ids, dtype=np.uint32),
+            np.array(kinds, dtype=np.uint8),
+            np.array(lengths, dtype=np.uint32),
+            np.concatenate(terms).astype(np.uint32) if terms else np.zeros(0, np.uint32),
+            attributes,
+        )
+
+    @property
+    def size(self) -> int:
+        """Number of changes, the attributes counting as one."""
+        return len(self.ids) + bool(self.attributes)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        out = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=out[1:])
+        return out
+
+    def changes(self) -> list[Change]:
+        """The batch as change objects (attributes last): for tests and small callers."""
+        offsets = self.offsets
+        out: list[Change] = []
+        for i, (id, kind) in enumerate(zip(self.ids.tolist(), self.kinds.tolist(), strict=True)):
+            if kind == INSERT:
+                out.append(Insert(id, self.terms[offsets[i] : offsets[i + 1]].copy()))
+            else:
+                out.append(Delete(id))
+        if self.attributes:
+            out.append(SetAttributes(dict(self.attributes)))
+        return out
+
+    def select(self, keep: np.ndarray, attributes: bool = True) -> Batch:
+        """The changes where ``keep`` is true, in order; attributes kept unless told not to."""
+        terms = self.terms[np.repeat(keep, self.lengths)] if len(self.terms) else self.terms
+        return Batch(
+            self.ids[keep],
+            self.kinds[keep],
+            self.lengths[keep],
+            terms,
+            dict(self.attributes) if attributes else {},
+        )
+
+    def by_shard(self, shards: int) -> dict[int, Batch]:
+        """The batch per shard that owns its ids, order kept; attributes go to every shard."""
+        if shards == 1:
+            return {0: self}
+        owner = self.ids % np.uint32(shards)
+        wanted = range(shards) if self.attributes else np.unique(owner).tolist()
+        return {int(s): self.select(owner == s) for s in wanted}
+
+    def chunks(self, max_bytes: int) -> list[Batch]:
+        """The batch cut into consecutive pieces whose messages stay under ``max_bytes``."""
+        attr_bytes = len(_pack_attributes(self.attributes))
+        cost = np.cumsum(self.lengths.astype(np.int64) * 4 + 9)
+        if not len(cost) or cost[-1] + attr_bytes + HEADER.size + 3 <= max_bytes:
+            return [self]
+        out, start = [], 0
+        budget = max_bytes - HEADER.size - 3
+        while start < len(cost):
+            base = cost[start - 1] if start else 0
+            end = max(int(np.searchsorted(cost, base + budget, side="right")), start + 1)
+            keep = np.zeros(len(cost), dtype=bool)
+            keep[start:end] = True
+            out.append(self.select(keep, attributes=False))
+            start = end
+        if self.attributes:
+            empty = np.zeros(len(cost), dtype=bool)
+            out.append(self.select(empty))
+        return out
+
+
+def _pack_attributes(values: dict[str, str]) -> bytes:
+    return msgpack.packb(values) if values else b""
+
+
+def encode_batch(batch: Batch) -> bytes:
+    attrs = _pack_attributes(batch.attributes)
+    n = len(batch.ids)
+    return b"".join(
+        (
+            HEADER.pack(MAGIC, n, len(batch.terms), len(attrs)),
+            batch.ids.astype("<u4").tobytes(),
+            batch.lengths.astype("<u4").tobytes(),
+            batch.kinds.astype(np.uint8).tobytes(),
+            b"\0" * (-n % 4),
+            batch.terms.astype("<u4").tobytes(),
+            attrs,
+        )
+    )
+
+
+def decode_batch(payload: bytes) -> Batch:
+    """The batch of one message, either format; a malformed one raises :class:`InvalidChange`.
+
+    The arrays are read-only views of ``payload``.
+    """
+    if payload[:4] != MAGIC:
+        return Batch.from_changes(_decode_legacy(payload))
+    if len(payload) < HEADER.size:
+        raise InvalidChange("batch header cut short")
+    _, n, nterms, nattrs = HEADER.unpack_from(payload)
+    kinds_at = HEADER.size + 8 * n
+    terms_at = kinds_at + n + (-n % 4)
+    attrs_at = terms_at + 4 * nterms
+    if len(payload) != attrs_at + nattrs:
+        raise InvalidChange(f"batch of {len(payload)} bytes, header says {attrs_at + nattrs}")
+    ids = np.frombuffer(payload, "<u4", n, HEADER.size)
+    lengths = np.frombuffer(payload, "<u4", n, HEADER.size + 4 * n)
+    kinds = np.frombuffer(payload, np.uint8, n, kinds_at)
+    terms = np.frombuffer(payload, "<u4", nterms, terms_at)
+    if n and (
+        not ids.all()
+        or int(kinds.max()) > DELETE
+        or int(lengths.max()) > MAX_TERMS
+        or lengths[kinds == DELETE].any()
+    ):
+        raise InvalidChange("batch with an invalid id, kind or term count")
+    if int(lengths.sum(dtype=np.int64)) != nterms:
+        raise InvalidChange("batch term counts do not add up")
+    attributes: Any = {}
+    if nattrs:
+        try:
+            attributes = msgpack.unpackb(payload[attrs_at:])
+        except (ValueError, msgpack.UnpackException) as exc:
+            raise InvalidChange(f"batch attributes are not msgpack: {exc}") from exc
+    return Batch(ids, kinds, lengths, terms, set_attributes(attributes).values)
+
+
 def encode(changes: Iterable[Change]) -> bytes:
-    return msgpack.packb({"changes": [change_to_dict(c) for c in changes]})
+    return encode_batch(Batch.from_changes(changes))
 
 
 def decode(payload: bytes) -> list[Change]:
-    """The changes of one message; a malformed message raises :class:`InvalidChange`."""
+    """The changes of one message (either format); malformed raises :class:`InvalidChange`."""
+    return decode_batch(payload).changes()
+
+
+def _decode_legacy(payload: bytes) -> list[Change]:
     try:
         data = msgpack.unpackb(payload, strict_map_key=False)
     except (ValueError, msgpack.UnpackException) as exc:
@@ -185,18 +357,6 @@ def decode(payload: bytes) -> list[Change]:
 
 def shard_of(id: int, shards: int) -> int:
     return id % shards
-
-
-def split_by_shard(changes: Sequence[Change], shards: int) -> dict[int, list[Change]]:
-    """Changes grouped by the shard that owns them, order kept; attributes go to every shard."""
-    groups: dict[int, list[Change]] = {}
-    for change in changes:
-        if isinstance(change, SetAttributes):
-            for shard in range(shards):
-                groups.setdefault(shard, []).append(change)
-        else:
-            groups.setdefault(shard_of(change.id, shards), []).append(change)
-    return groups
 
 
 def new_msg_id() -> str:

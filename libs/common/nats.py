@@ -3,7 +3,8 @@
 ``SUBMISSIONS`` is a work queue: the API publishes one message per submission id and the
 worker's durable consumer removes it on ack. ``FPINDEX`` is a limits-based log of index
 changes on ``fpindex.<shard>``: each index replica replays its shard's subject from its own
-durable position, so the stream is the index's replication log and must keep history.
+durable position, so the stream is the index's replication log; the replicas purge what all
+of them have checkpointed, and ``index_log_max_age`` bounds the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SUBMISSIONS = "SUBMISSIONS"
 WORKER_DURABLE = "worker"
 """The worker's durable consumer on SUBMISSIONS; the website's operator page reads its state."""
 FPINDEX = "FPINDEX"
+FPINDEX_TRIM = "FPINDEX_TRIM"  # KV bucket: per shard, the sequence FPINDEX was purged through
 DEDUPE_WINDOW_SECONDS = 2 * 60 * 60.0
 
 
@@ -58,6 +60,9 @@ def stream_configs(settings: Settings) -> list[StreamConfig]:
             discard=DiscardPolicy.OLD,
             storage=StorageType.FILE,
             duplicate_window=DEDUPE_WINDOW_SECONDS,
+            # The replicas purge what all of them have checkpointed; this only bounds the
+            # log a dead replica's consumer would otherwise hold forever.
+            max_age=settings.index_log_max_age,
         ),
     ]
 
@@ -106,8 +111,8 @@ async def delete_streams(settings: Settings) -> None:
     nc = await connect(settings, "cleanup")
     try:
         js = nc.jetstream()
-        for name in (SUBMISSIONS, FPINDEX):
+        for name in (SUBMISSIONS, FPINDEX, f"KV_{settings.stream(FPINDEX_TRIM)}"):
             with contextlib.suppress(NotFoundError):
-                await js.delete_stream(settings.stream(name))
+                await js.delete_stream(name if name.startswith("KV_") else settings.stream(name))
     finally:
         await nc.close()

@@ -39,6 +39,9 @@ def _options(settings: Settings, port: int) -> dict[str, Any]:
         "lifespan": "on",
         "timeout_graceful_shutdown": 10,
         "limit_concurrency": 2000,
+        # uvicorn closes idle keep-alive connections after 5 s by default; clients that keep
+        # one between bursts (fpindex's, the API's index client) then hit a reset.
+        "timeout_keep_alive": settings.http_keep_alive,
     }
 
 

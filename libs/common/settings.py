@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     cron_metrics_port: int = Field(5003, ge=0, le=65535, description="cron /metrics port")
     index_port: int = Field(6081, ge=0, le=65535, description="index HTTP port")
     index_legacy_port: int = Field(6080, ge=0, le=65535, description="index line-protocol port")
+    http_keep_alive: float = Field(
+        600.0, gt=0, description="seconds an idle HTTP keep-alive connection stays open"
+    )
 
     # Index.
     index_urls: Annotated[list[str], NoDecode] = Field(
@@ -113,6 +116,22 @@ class Settings(BaseSettings):
     index_peers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="index URLs of this shard's other replicas; an empty replica copies a snapshot",
+    )
+    index_write_ack: Literal["fsync", "publish"] = Field(
+        "fsync",
+        description="when the index answers a write: after its own WAL fsync (fsync) or after "
+        "the FPINDEX publish alone (publish: as durable as the NATS server's sync setting)",
+    )
+    index_wal_keep: float = Field(
+        180.0,
+        ge=0,
+        description="seconds the index keeps checkpointed writes in its WAL: at least the NATS "
+        "server's sync interval, so writes it lost in a crash can be published again",
+    )
+    index_log_max_age: float = Field(
+        7 * 24 * 3600.0,
+        gt=0,
+        description="seconds FPINDEX keeps a change a replica has not checkpointed (safety net)",
     )
 
     # Web service behaviour.

@@ -26,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from libs.common import index_messages
-from libs.common.index_messages import Change, Insert, InvalidChange
+from libs.common.index_messages import Batch, Change, Insert, InvalidChange
 from libs.common.routing import Route, path_parameters
-from services.index import kernel, metrics
+from services.index import kernel, metrics, update_decoder
 from services.index.replication import Replicator, WriteRefused
 from services.index.store import Store
 
@@ -119,13 +119,23 @@ async def _read_limited(request: Request) -> bytes:
 
 
 async def read_body(request: Request) -> tuple[Body, str]:
+    raw, fmt = await read_raw(request)
+    return parse_body(raw, fmt), fmt
+
+
+async def read_raw(request: Request) -> tuple[bytes, str]:
+    """The body's bytes and the format to read it in."""
     kind = _media(request.headers.get("content-type"))
     if kind and kind != JSON and kind not in MSGPACK_ALIASES:
         raise ApiError("UnsupportedMediaType", 415)
     raw = await _read_limited(request)
     fmt = JSON if kind == JSON else MSGPACK
+    return raw, (JSON if not kind and not raw else fmt)
+
+
+def parse_body(raw: bytes, fmt: str) -> Body:
     if not raw:
-        return Body({}, fmt == MSGPACK), (JSON if not kind else fmt)
+        return Body({}, fmt == MSGPACK)
     try:
         data = json.loads(raw) if fmt == JSON else msgpack.unpackb(raw, strict_map_key=False)
     except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
@@ -134,7 +144,7 @@ async def read_body(request: Request) -> tuple[Body, str]:
         raise ApiError("BadRequest", 400) from exc
     if not isinstance(data, dict):
         raise ApiError("BadRequest", 400)
-    return Body(data, fmt == MSGPACK), fmt
+    return Body(data, fmt == MSGPACK)
 
 
 def response_format(request: Request, request_format: str) -> str:
@@ -338,12 +348,15 @@ def require_writer(state: IndexState, request: Request) -> None:
         raise ApiError("Unauthorized", 401)
 
 
-async def write(state: IndexState, changes: list[Change], expected: int | None = None) -> int:
+async def write(
+    state: IndexState, changes: Batch | list[Change], expected: int | None = None
+) -> int:
     """Publishes to FPINDEX, then waits until this replica applied it (read-your-writes)."""
     replicator = state.replicator
     if replicator is None:
         raise ApiError("IndexNotReady", 503)
-    version = await replicator.publish(changes, expected)
+    batch = changes if isinstance(changes, Batch) else Batch.from_changes(changes)
+    version = await replicator.publish(batch, expected)
     await replicator.wait_applied(version, state.write_timeout)
     return version
 
@@ -427,12 +440,18 @@ async def msearch(state: IndexState, request: Request) -> Response:
 async def update(state: IndexState, request: Request) -> Response:
     store = serving(state, request)
     require_writer(state, request)
-    body, fmt = await read_body(request)
-    changes = _changes(body)
-    expected = body.get("expected_version")
-    if expected is not None:
-        _int(expected)
-    version = await write(state, changes, expected) if changes else store.version
+    raw, fmt = await read_raw(request)
+    # Bulk loads are msgpack inserts: read straight into arrays, else the general path.
+    fast = update_decoder.decode(raw) if fmt == MSGPACK else None
+    if fast is not None:
+        batch, expected = fast
+    else:
+        body = parse_body(raw, fmt)
+        batch = Batch.from_changes(_changes(body))
+        expected = body.get("expected_version")
+        if expected is not None:
+            _int(expected)
+    version = await write(state, batch, expected) if batch.size else store.version
     return render(response_format(request, fmt), {"version": version}, {"v": version})
 
 

@@ -18,14 +18,16 @@ from fastapi import FastAPI
 
 from libs.common.service import Resources, build_resources, create_service_app
 from libs.common.settings import Settings
-from services.index import legacy, manifest, metrics
+from services.index import legacy, manifest, memory, metrics
 from services.index.api import IndexState, routes
 from services.index.replication import Replicator, bootstrap
 from services.index.store import Store, lock_directory
+from services.index.wal import Wal
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 0.25
+WAL_DIR = "wal"
 
 
 async def maintain(store: Store) -> None:
@@ -53,6 +55,7 @@ async def open_store(settings: Settings) -> Store:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    memory.return_large_blocks_to_the_kernel()
     resources = build_resources(settings, "index", [], uses_redis=False, uses_nats=True)
     state = IndexState(
         name=settings.index_name,
@@ -71,7 +74,10 @@ def create_app(settings: Settings) -> FastAPI:
             state.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("index %s cannot be served", settings.index_name)
             return
-        replicator = Replicator(settings, store, lambda: res.nats)
+        wal = None
+        if settings.index_write_ack == "fsync":
+            wal = Wal(store.directory / WAL_DIR, keep_seconds=settings.index_wal_keep)
+        replicator = Replicator(settings, store, lambda: res.nats, wal)
         store.on_durable = replicator.notify_durable(asyncio.get_running_loop())
         state.store, state.replicator = store, replicator
         metrics.COLLECTOR.stores[settings.index_name] = store

@@ -30,7 +30,6 @@ SESSION_DEFAULTS = {
     "timeout": 0,
     "idle_timeout": 60000,
 }
-INT64 = 1 << 63
 
 
 class CommandError(Exception):
@@ -44,18 +43,15 @@ class Session:
 
 
 def parse_fingerprint(text: str) -> np.ndarray:
-    values = []
-    for part in text.split(","):
-        try:
-            value = int(part)
-        except ValueError:
-            raise CommandError("invalid fingerprint") from None
-        if not -INT64 <= value < INT64:
-            raise CommandError("invalid fingerprint")
-        values.append(value & 0xFFFFFFFF)
-    if len(values) > index_messages.MAX_TERMS:
+    """Comma-separated integers, parsed by numpy in one call rather than one ``int`` each."""
+    parts = text.split(",")
+    if len(parts) > index_messages.MAX_TERMS:
         raise CommandError("invalid fingerprint")
-    return np.array(values, dtype=np.uint32)
+    try:
+        values = np.array(parts, dtype=np.int64)
+    except (ValueError, OverflowError):
+        raise CommandError("invalid fingerprint") from None
+    return (values & 0xFFFFFFFF).astype(np.uint32)
 
 
 class Protocol:

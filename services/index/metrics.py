@@ -11,7 +11,7 @@ import shutil
 import weakref
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -27,6 +27,10 @@ REPLICATION_ERRORS = Counter(
 )
 REPLICATION_GAPS = Counter(
     "fpindex_replication_gaps_total", "Starts that found FPINDEX trimmed past the applied version"
+)
+LOG_FLOOR = Gauge(
+    "fpindex_log_purged_through",
+    "Highest FPINDEX sequence of this shard purged because every replica checkpointed it",
 )
 SEARCH_DURATION = Histogram(
     "fpindex_search_duration_seconds",

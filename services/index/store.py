@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from libs.common.index_messages import Change
+from libs.common.index_messages import Batch, Change
 from services.index import durable, kernel, manifest, segment
 from services.index.manifest import Manifest
 from services.index.segment import Segment
@@ -189,11 +189,12 @@ class Store:
         views = [s.view for s in files + memory]
         self._snapshot = Snapshot(files, memory, version, attributes, views)
 
-    def apply(self, seq: int, changes: Sequence[Change]) -> bool:
+    def apply(self, seq: int, changes: Batch | Sequence[Change]) -> bool:
         """Applies one message's changes as version ``seq``; False if already applied."""
         if seq <= self._snapshot.version:
             return False
-        seg = segment.from_changes(changes, seq=seq)
+        batch = changes if isinstance(changes, Batch) else Batch.from_changes(changes)
+        seg = segment.from_batch(batch, seq=seq)
         with self._lock:
             snap = self._snapshot
             if seq <= snap.version:
@@ -219,6 +220,37 @@ class Store:
             if snap.segments or snap.version:
                 raise ValueError("only an empty index can be positioned")
             self._publish((), (), version, snap.attributes)
+
+    def rewind(self, version: int) -> None:
+        """Moves the stream position back to ``version``, keeping the data, so changes after
+        it apply again: for a NATS server that lost acknowledged messages (applying a change
+        twice gives the same index)."""
+        with self._maintenance, self._lock:
+            snap = self._snapshot
+            if version >= snap.version:
+                return
+            if self._manifest.applied_seq > version:
+                self._commit_manifest(snap.files, version, self._manifest.attributes)
+            self._publish(snap.files, snap.memory, version, snap.attributes)
+
+    def adopt(self, incoming: Path) -> None:
+        """Replaces the whole index with the snapshot copied into ``incoming`` (a replica
+        that fell behind the replication log)."""
+        found = manifest.load(incoming)
+        if found is None:
+            raise ValueError(f"{incoming} holds no snapshot")
+        with self._maintenance:
+            for name in found.segments:
+                os.replace(incoming / name, self.directory / name)
+            files = tuple(segment.open_file(self.directory / name) for name in found.segments)
+            with self._lock:
+                retired = self._snapshot.files
+                manifest.save(self.directory, found)
+                self._manifest = found
+                self._publish(files, (), found.applied_seq, found.attributes)
+        for seg in retired:
+            if seg.name and seg.name not in found.segments:
+                (self.directory / seg.name).unlink(missing_ok=True)
 
     def search(
         self,

@@ -21,6 +21,7 @@ LISTS = {"nats_servers", "index_urls", "index_peers"}
 SPECIAL: dict[str, tuple[str, object]] = {
     "log_level": ("debug", "DEBUG"),
     "env": ("development", "development"),
+    "index_write_ack": ("publish", "publish"),
     "trusted_proxies": ("10.0.0.1, 192.168.0.0/16", ["10.0.0.1", "192.168.0.0/16"]),
     "rate_limit_overrides": (
         "application.3=20, ip.10.0.0.1=5",

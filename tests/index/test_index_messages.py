@@ -7,28 +7,45 @@ import numpy as np
 import pytest
 
 from libs.common import index_messages as m
-from services.index.replication import MAX_PAYLOAD, _chunks
+from services.index.replication import MAX_PAYLOAD
 
 
-def test_roundtrip_with_binary_terms():
+def test_roundtrip_as_packed_arrays():
     changes = [
         m.insert(7, [16, 32, 2**32 - 16]),
         m.delete(9),
+        m.insert(8, []),
         m.set_attributes({"max_document_id": "9"}),
     ]
     payload = m.encode(changes)
-    raw = msgpack.unpackb(payload)
-    assert raw["changes"][0] == {
-        "op": "insert",
-        "id": 7,
-        "terms": np.array([16, 32, 2**32 - 16], "<u4").tobytes(),
-    }
+    assert payload[:16] == b"FPB1" + bytes([3, 0, 0, 0, 3, 0, 0, 0]) + payload[12:16]
+    # ids, then lengths, then kinds padded to 4 bytes, then the terms, little-endian
+    assert payload[16:28] == np.array([7, 9, 8], "<u4").tobytes()
+    assert payload[28:40] == np.array([3, 0, 0], "<u4").tobytes()
+    assert payload[40:44] == bytes([0, 1, 0, 0])
+    assert payload[44:56] == np.array([16, 32, 2**32 - 16], "<u4").tobytes()
+    assert msgpack.unpackb(payload[56:]) == {"max_document_id": "9"}
     assert m.decode(payload) == changes
 
 
-def test_hand_written_list_terms_are_accepted():
-    payload = msgpack.packb({"changes": [{"op": "insert", "id": 3, "terms": [1, 2]}]})
-    assert m.decode(payload) == [m.Insert(3, np.array([1, 2], np.uint32))]
+def test_messages_written_before_the_packed_format_are_read():
+    terms = np.array([16, 32], "<u4").tobytes()
+    payload = msgpack.packb(
+        {
+            "changes": [
+                {"op": "insert", "id": 7, "terms": terms},
+                {"op": "insert", "id": 3, "terms": [1, 2]},
+                {"op": "delete", "id": 9},
+                {"op": "set", "values": {"k": "v"}},
+            ]
+        }
+    )
+    assert m.decode(payload) == [
+        m.Insert(7, np.array([16, 32], np.uint32)),
+        m.Insert(3, np.array([1, 2], np.uint32)),
+        m.Delete(9),
+        m.SetAttributes({"k": "v"}),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -41,6 +58,9 @@ def test_hand_written_list_terms_are_accepted():
         msgpack.packb({"changes": [{"op": "insert", "id": 1, "terms": b"abc"}]}),
         msgpack.packb({"changes": [{"op": "insert", "id": 1, "terms": [2**32]}]}),
         msgpack.packb({"changes": [{"op": "set", "values": {"a": 1}}]}),
+        m.encode([m.insert(1, [5])])[:-1],
+        m.encode([m.insert(1, [5])]).replace(b"\x01\x00\x00\x00", b"\x00\x00\x00\x00", 2),
+        m.encode([m.delete(4)])[:40] + b"\x02" + m.encode([m.delete(4)])[41:],
     ],
 )
 def test_malformed_messages_raise(payload):
@@ -48,11 +68,11 @@ def test_malformed_messages_raise(payload):
         m.decode(payload)
 
 
-def test_split_by_shard_sends_attributes_everywhere():
+def test_by_shard_sends_attributes_everywhere():
     changes = [m.insert(4, [1]), m.delete(5), m.set_attributes({"k": "v"})]
-    groups = m.split_by_shard(changes, 2)
-    assert groups[0] == [changes[0], changes[2]]
-    assert groups[1] == [changes[1], changes[2]]
+    groups = m.Batch.from_changes(changes).by_shard(2)
+    assert groups[0].changes() == [changes[0], changes[2]]
+    assert groups[1].changes() == [changes[1], changes[2]]
 
 
 def test_check_terms_many_agrees_with_one_by_one():
@@ -68,6 +88,7 @@ def test_check_terms_many_agrees_with_one_by_one():
 def test_large_updates_are_cut_into_messages_nats_accepts():
     changes = [m.Insert(i + 1, np.arange(120, dtype=np.uint32)) for i in range(3000)]
     changes += [m.set_attributes({"k": "v" * 100_000})] * 8
-    chunks = _chunks(changes)
-    assert [c for chunk in chunks for c in chunk] == changes
-    assert all(len(m.encode(chunk)) <= MAX_PAYLOAD for chunk in chunks)
+    chunks = m.Batch.from_changes(changes).chunks(MAX_PAYLOAD)
+    assert len(chunks) > 1
+    assert [c for chunk in chunks for c in chunk.changes()] == [*changes[:3000], changes[-1]]
+    assert all(len(m.encode_batch(chunk)) <= MAX_PAYLOAD for chunk in chunks)

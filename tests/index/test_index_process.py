@@ -76,16 +76,32 @@ async def writer(client: httpx.AsyncClient, rng: np.random.Generator, acked: lis
             acked.append(resp.json()["version"])
 
 
+REFERENCE = "reference"
+
+
+async def hold_log(settings: Settings) -> None:
+    """A durable consumer that never acknowledges: like a replica that stays behind, it keeps
+    the index from purging FPINDEX, so the test can replay the whole log at the end."""
+    nc = await nats_helpers.connect(settings, "index-tests-reader")
+    js = nc.jetstream()
+    await nats_helpers.ensure_streams(js, settings)
+    await js.add_consumer(
+        settings.stream(nats_helpers.FPINDEX),
+        ConsumerConfig(
+            durable_name=REFERENCE,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.ALL,
+            max_ack_pending=1_000_000,
+            filter_subject=nats_helpers.fpindex_subject(settings, 0),
+        ),
+    )
+    await nc.close()
+
+
 async def stream_log(settings: Settings) -> list[tuple[int, bytes]]:
     nc = await nats_helpers.connect(settings, "index-tests-reader")
     js = nc.jetstream()
-    subject = nats_helpers.fpindex_subject(settings, 0)
-    sub = await js.pull_subscribe(
-        subject,
-        config=ConsumerConfig(
-            deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, filter_subject=subject
-        ),
-    )
+    sub = await js.pull_subscribe_bind(REFERENCE, stream=settings.stream(nats_helpers.FPINDEX))
     out: list[tuple[int, bytes]] = []
     while True:
         try:
@@ -113,6 +129,7 @@ async def test_kill_9_while_writing_and_merging_loses_nothing(tmp_path: Path) ->
     acked: list[int] = []
     base = f"http://127.0.0.1:{settings.index_port}"
     try:
+        await hold_log(settings)
         async with httpx.AsyncClient(base_url=base, timeout=5) as client:
             for _ in range(6):
                 proc = start(settings, log)

@@ -150,3 +150,14 @@ def test_searches_see_a_consistent_snapshot_while_writes_and_merges_run(tmp_path
     store.flush()
     reopened = Store.open(tmp_path)
     assert all(results(reopened, d) == [(d, 120)] for d in range(1, 101, 9))
+
+
+def test_radix_sort_agrees_with_numpy():
+    from services.index.radix import sort_keys
+
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 2, 1000, 50_001):
+        keys = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+        assert np.array_equal(sort_keys(keys), np.sort(keys))
+    same_high = (rng.integers(0, 2**28, 9999, dtype=np.uint64) << np.uint64(36)) | np.uint64(7)
+    assert np.array_equal(sort_keys(same_high), np.sort(same_high))
