@@ -196,3 +196,14 @@ async def test_the_schema_lists_the_index_routes_from_their_one_table(client):
     assert set(paths["/{index}/{id}"]) == {"get", "put", "delete"}
     assert set(paths["/{index}"]) == {"get", "put", "delete"}
     assert [p["name"] for p in paths["/{index}/{id}"]["get"]["parameters"]] == ["index", "id"]
+
+
+async def test_stats_count_live_documents_after_deletes_and_replacements(client):
+    await insert_many(client, range(1, 101))
+    await insert_many(client, range(1, 11))  # replaced, still one document each
+    deletes = [{"delete": {"id": i}} for i in [*range(1, 21), 100]]
+    resp = await client.post("/main/_update", json={"changes": deletes})
+    assert resp.status_code == 200, resp.text
+    stats = (await client.get("/main")).json()["stats"]
+    assert (stats["num_docs"], stats["min_doc_id"], stats["max_doc_id"]) == (79, 21, 99)
+    assert (await client.post("/main/_search", json={"query": terms(5)})).json()["results"] == []
