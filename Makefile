@@ -5,7 +5,7 @@ SERVICE ?= api
 PYTEST_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: dev run test lint bench compose-config install build system-deps clean
+.PHONY: dev run test test-quick lint bench compose-config install build system-deps clean
 
 $(VENV)/.installed: pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,6 +32,10 @@ run: build
 
 test: system-deps build
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The pure unit tests (marker `quick`: no server, no database), for the edit-test loop.
+test-quick: build
+	$(PY) -m pytest -m quick -q $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

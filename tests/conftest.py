@@ -8,6 +8,7 @@ another run; the databases are dropped at the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -93,9 +94,9 @@ def settings(run_id: str, local_servers: list[localservers.Server]) -> Settings:
     return settings_for_run(run_id)
 
 
-@pytest.fixture(scope="session")
-def migrated(settings: Settings) -> Iterator[Settings]:
-    """The three test databases created and at head; dropped when the session ends."""
+@contextlib.contextmanager
+def databases_at_head(settings: Settings) -> Iterator[Settings]:
+    """The three databases of ``settings`` created and at head; dropped afterwards."""
     for db in Database:
         url = database_url(settings, db)
         asyncio.run(migrations.drop_database(url))
@@ -104,6 +105,14 @@ def migrated(settings: Settings) -> Iterator[Settings]:
     yield settings
     for db in Database:
         asyncio.run(migrations.drop_database(database_url(settings, db)))
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> Iterator[Settings]:
+    """This run's three test databases at head, shared by the packages that only add rows;
+    a package that empties tables has its own (``tests/worker``)."""
+    with databases_at_head(settings) as ready:
+        yield ready
 
 
 @pytest.fixture(scope="session")

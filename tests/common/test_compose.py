@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.quick
 COMPOSE = REPO / "deploy" / "compose"
 
 

@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import msgpack
-import numpy as np
 import pytest
 
-MSGPACK = "application/vnd.msgpack"
-
-
-def terms(seed: int, n: int = 120) -> list[int]:
-    rng = np.random.default_rng(seed)
-    return (rng.choice(2**28, n, replace=False).astype(np.uint32) << np.uint32(4)).tolist()
-
-
-async def insert_many(client, ids) -> int:
-    changes = [{"insert": {"id": i, "hashes": terms(i)}} for i in ids]
-    resp = await client.post("/main/_update", json={"changes": changes})
-    assert resp.status_code == 200, resp.text
-    return resp.json()["version"]
+from tests.index.conftest import MSGPACK, insert_many, terms
 
 
 async def test_update_then_search_json(client):
