@@ -35,7 +35,7 @@ def _csv(value: Any) -> Any:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    # Databases (asyncpg URLs). Reads go to the *_ro URL when set, else the rw one.
+    # Databases (asyncpg URLs). Reads and writes use the same URL, on separate pools.
     app_database_url: str = Field(f"{DEFAULT_PG}/acoustid_app", description="app database")
     fingerprint_database_url: str = Field(
         f"{DEFAULT_PG}/acoustid_fingerprint", description="fingerprint database"
