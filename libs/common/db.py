@@ -1,7 +1,9 @@
-"""Async engines for the three databases, created lazily and shared within a process.
+"""Async engines for the databases, created lazily and shared within a process.
 
 Each database is its own engine (and may be its own server): the original scales them
-independently, and cross-database references are ids, never foreign keys.
+independently, and cross-database references are ids, never foreign keys. The MusicBrainz
+tables are a fourth, read by lookups; by default they are the ``musicbrainz`` schema of the
+app database.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Database(StrEnum):
     APP = "app"
     FINGERPRINT = "fingerprint"
     INGEST = "ingest"
+    MUSICBRAINZ = "musicbrainz"
 
 
 def database_url(settings: Settings, db: Database) -> str:
@@ -34,6 +37,7 @@ def database_url(settings: Settings, db: Database) -> str:
         Database.APP: settings.app_database_url,
         Database.FINGERPRINT: settings.fingerprint_database_url,
         Database.INGEST: settings.ingest_database_url,
+        Database.MUSICBRAINZ: settings.musicbrainz_database_url or settings.app_database_url,
     }
     return urls[db]
 

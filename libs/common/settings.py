@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     )
     ingest_database_url: str = Field(f"{DEFAULT_PG}/acoustid_ingest", description="ingest database")
     musicbrainz_database_url: str = Field(
-        f"{DEFAULT_PG}/acoustid_musicbrainz", description="MusicBrainz tables (read only)"
+        "",
+        description="database holding the MusicBrainz tables (schema musicbrainz); empty: the"
+        " app database",
     )
     database_pool_size: int = Field(10, ge=1, description="connections per engine")
     database_pool_timeout: float = Field(2.0, gt=0, description="seconds to wait for a connection")
@@ -95,6 +97,9 @@ class Settings(BaseSettings):
     )
     index_checkpoint_age: float = Field(
         60.0, gt=0, description="seconds an unfrozen write may wait for its checkpoint"
+    )
+    index_secret: str = Field(
+        "", description="when set, the index's HTTP writes need it in X-Index-Secret"
     )
     index_peers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -185,6 +190,9 @@ class Settings(BaseSettings):
 
     # Logging.
     log_level: str = Field("INFO", description="root log level")
+    access_log_sample_rate: float = Field(
+        1.0, ge=0, le=1, description="share of requests written to the access log (0 = off)"
+    )
 
     @field_validator(
         "nats_servers",

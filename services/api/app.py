@@ -75,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Fingerprint lookups and submissions, compatible with acoustid.org v2.",
         on_start=start,
         on_stop=stop,
+        docs=True,
         routes=[route(endpoint) for endpoint in ENDPOINTS],
     )
     limiter = RateLimiter(resources.redis, settings) if resources.redis is not None else None

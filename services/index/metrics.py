@@ -48,7 +48,7 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         gauges = {
             "fpindex_docs": ("Document entries over all segments", lambda st: st.num_docs),
-            "fpindex_segment_count": ("Live segments", lambda st: st.num_segments),
+            "fpindex_segments": ("Live segments", lambda st: st.num_segments),
             "fpindex_postings": ("Postings over all segments", lambda st: st.num_postings),
             "fpindex_segment_bytes": ("Bytes of file segments", lambda st: st.file_bytes),
         }

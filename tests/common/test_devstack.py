@@ -160,7 +160,11 @@ def _run_once(settings: Settings) -> dict[str, str]:
         assert "..." not in command
         lookup = subprocess.run(command, shell=True, capture_output=True, check=True, timeout=30)
         answer = json.loads(lookup.stdout)
-        assert answer["results"][0]["recordings"] == [{"id": DEMO["mbid"]}], answer
+        recordings = answer["results"][0]["recordings"]
+        assert [(r["id"], r["title"]) for r in recordings] == [
+            (DEMO["mbid"], "Melody for Two Hands")
+        ], answer
+        assert [a["name"] for a in recordings[0]["artists"]] == ["Aurora Vale", "The Tidewater"]
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
