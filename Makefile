@@ -5,7 +5,7 @@ SERVICE ?= api
 PYTEST_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: dev run test lint bench compose-config install build system-deps clean \
+.PHONY: dev run test lint bench compose-config install build system-deps clean test-quick \
 	dr-drill k8s-render compose-images compose-up compose-down compose-test axe
 
 $(VENV)/.installed: pyproject.toml setup.py
@@ -44,6 +44,10 @@ $(AXE_JS):
 	npm install --silent --no-audit --no-fund --no-save --prefix .dev/npm axe-core@$(AXE_VERSION)
 
 axe: $(AXE_JS)
+
+# The pure unit tests (marker `quick`: no server, no database), for the edit-test loop.
+test-quick: build
+	$(PY) -m pytest -m quick -q $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

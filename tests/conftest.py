@@ -8,6 +8,7 @@ another run; the databases are dropped at the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -93,9 +94,9 @@ def settings(run_id: str, local_servers: list[localservers.Server]) -> Settings:
     return settings_for_run(run_id)
 
 
-@pytest.fixture(scope="session")
-def migrated(settings: Settings) -> Iterator[Settings]:
-    """The test databases created and at head; dropped when the session ends.
+@contextlib.contextmanager
+def databases_at_head(settings: Settings) -> Iterator[Settings]:
+    """The databases of ``settings`` created and at head; dropped afterwards.
 
     Created before any is migrated: the MusicBrainz tables share the app database.
     """
@@ -108,6 +109,14 @@ def migrated(settings: Settings) -> Iterator[Settings]:
     yield settings
     for url in urls:
         asyncio.run(migrations.drop_database(url))
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> Iterator[Settings]:
+    """This run's three test databases at head, shared by the packages that only add rows;
+    a package that empties tables has its own (``tests/worker``)."""
+    with databases_at_head(settings) as ready:
+        yield ready
 
 
 @pytest.fixture(scope="session")

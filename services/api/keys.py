@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,14 +35,16 @@ from libs.common.settings import Settings
 class TTLCache:
     """A small LRU map whose entries also expire; ``None`` is a value worth caching."""
 
-    def __init__(self, size: int, ttl: float) -> None:
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        """``ttl`` <= 0 caches nothing; ``clock`` is a test's to move."""
         self.size = size
         self.ttl = ttl
+        self.clock = clock
         self._items: OrderedDict[str, tuple[float, int | None]] = OrderedDict()
 
     def get(self, key: str) -> tuple[bool, int | None]:
         entry = self._items.get(key)
-        if entry is None or entry[0] < time.monotonic():
+        if entry is None or entry[0] < self.clock():
             self._items.pop(key, None)
             return False, None
         self._items.move_to_end(key)
@@ -50,7 +53,7 @@ class TTLCache:
     def put(self, key: str, value: int | None) -> None:
         if self.ttl <= 0:
             return
-        self._items[key] = (time.monotonic() + self.ttl, value)
+        self._items[key] = (self.clock() + self.ttl, value)
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)

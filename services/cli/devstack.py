@@ -206,7 +206,17 @@ def write_stack(settings: Settings, kids: list[Child], keys: DemoKeys) -> Path:
     return path
 
 
-def banner(kids: list[Child], keys: DemoKeys, stack: Path, demo: dict[str, object]) -> str:
+def write_demo_fingerprint(settings: Settings, demo: dict[str, object]) -> Path:
+    """The demo track's fingerprint alone in a file, for ``curl --data-urlencode name@file``
+    (which sends the file's bytes as they are: no trailing newline)."""
+    path = settings.dev_dir / "demo.fingerprint"
+    path.write_text(str(demo["fingerprint"]))
+    return path.resolve()
+
+
+def banner(
+    kids: list[Child], keys: DemoKeys, stack: Path, demo: dict[str, object], fingerprint: Path
+) -> str:
     lines = ["", "AcoustID stack is up:"]
     lines += [f"  {child.name:<7} {child.url}" for child in kids]
     lines += [
@@ -217,8 +227,7 @@ def banner(kids: list[Child], keys: DemoKeys, stack: Path, demo: dict[str, objec
         "",
         "Point a client at the api; a demo track to look up:",
         f"  curl -d client={keys.client} -d meta=recordings -d duration={demo['duration']} \\",
-        f"       -d fingerprint={str(demo['fingerprint'])[:24]}... {kids[0].url}/v2/lookup",
-        f"  (the whole fingerprint is in {DEMO_TRACKS})",
+        f"       --data-urlencode fingerprint@{fingerprint} {kids[0].url}/v2/lookup",
         f"Written to {stack}. Logs in {stack.parent / 'logs'}. Ctrl-C stops everything.",
         "",
     ]
@@ -258,8 +267,9 @@ def main(argv: list[str]) -> int:
         if not asyncio.run(wait_for_todays_stats(settings, STATS_TIMEOUT)):
             log.warning("the cron has not written today's statistics yet; see its log")
         stack = write_stack(settings, kids, keys)
+        fingerprint = write_demo_fingerprint(settings, demo)
         health = serve_health(list(kids), "127.0.0.1", settings.dev_supervisor_port)
-        print(banner(kids, keys, stack, demo), flush=True)
+        print(banner(kids, keys, stack, demo, fingerprint), flush=True)
         try:
             supervise(list(kids), threading.Event())
         finally:

@@ -277,6 +277,22 @@ class Store:
                 return seg.seq if state else None
         return None
 
+    def live_documents(self) -> np.ndarray:
+        """The sorted ids a search can find now: each id's newest entry, unless that is a
+        tombstone. Sorting every entry is tens of milliseconds at a million documents, so
+        call it off the event loop."""
+        segs = self._snapshot.segments
+        if not segs:
+            return np.empty(0, dtype=np.int64)
+        ids = np.concatenate([s.docs for s in segs]).astype(np.int64)
+        newest_first = np.concatenate([np.full(s.num_docs, -r) for r, s in enumerate(segs)])
+        alive = np.concatenate([~np.isin(s.docs, s.tombstones) for s in segs])
+        order = np.lexsort((newest_first, ids))
+        ids, alive = ids[order], alive[order]
+        first = np.ones(len(ids), dtype=bool)
+        first[1:] = ids[1:] != ids[:-1]
+        return ids[first & alive]
+
     def stats(self) -> Stats:
         snap = self._snapshot
         segs = snap.segments

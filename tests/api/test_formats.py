@@ -7,6 +7,8 @@ import pytest
 from services.api.formats import DEFAULT_CALLBACK, Format, jsonp_callback, serialize, singular
 from services.api.params import Params
 
+pytestmark = pytest.mark.quick
+
 ERROR = {"status": "error", "error": {"code": 4, "message": "invalid API key"}}
 RESULTS = {
     "status": "ok",

@@ -15,7 +15,14 @@ from libs.common.ratelimit import RateLimiter
 from libs.common.redis import create_redis
 from libs.common.settings import Settings
 from services.api.keys import TTLCache
-from tests.api.conftest import CLUSTER_SECRET, Keys, api_settings, create_keys, running
+from tests.api.conftest import (
+    CLUSTER_SECRET,
+    Keys,
+    api_settings,
+    create_keys,
+    make_fingerprint,
+    running,
+)
 
 PUID = "a0c3a3b2-4b5e-4e2f-8a0b-9f1e2d3c4b5a"
 
@@ -117,7 +124,7 @@ async def test_application_keys_are_cached_including_misses(
     assert refused.json()["error"] == {"code": 4, "message": "invalid API key"}
 
 
-def test_ttl_cache_expires_and_evicts() -> None:
+def test_ttl_cache_evicts_the_least_recently_used() -> None:
     cache = TTLCache(size=2, ttl=60)
     cache.put("a", 1)
     cache.put("b", None)
@@ -125,9 +132,20 @@ def test_ttl_cache_expires_and_evicts() -> None:
     cache.put("c", 3)
     assert cache.get("a") == (False, None)
     assert cache.get("c") == (True, 3)
-    expired = TTLCache(size=2, ttl=-1)
-    expired.put("a", 1)
-    assert expired.get("a") == (False, None)
+
+
+def test_ttl_cache_entries_and_cached_misses_expire() -> None:
+    now = [100.0]
+    cache = TTLCache(size=10, ttl=5, clock=lambda: now[0])
+    cache.put("found", 7)
+    cache.put("unknown", None)  # a miss worth remembering
+    now[0] = 104.9
+    assert (cache.get("found"), cache.get("unknown")) == ((True, 7), (True, None))
+    now[0] = 105.1
+    assert (cache.get("found"), cache.get("unknown")) == ((False, None), (False, None))
+    disabled = TTLCache(size=10, ttl=0, clock=lambda: now[0])
+    disabled.put("found", 7)
+    assert disabled.get("found") == (False, None)
 
 
 def test_demo_key_is_valid_for_the_day_only_forward() -> None:
@@ -144,9 +162,25 @@ def test_demo_key_is_valid_for_the_day_only_forward() -> None:
 async def test_demo_key_is_accepted_as_the_demo_application(
     client: httpx.AsyncClient, keys: Keys, settings_api: Settings
 ) -> None:
+    """Asks about a submission of its own: the session's databases hold other tests' rows
+    (a fixed id could be anyone's, imported or not), and no worker runs in these tests."""
+    submitted = await client.post(
+        "/v2/submit",
+        data={
+            "client": keys.client,
+            "user": keys.user,
+            "duration": "100",
+            "fingerprint": make_fingerprint(144),
+            "mbid": "9ff43b6a-4f16-427c-93c2-92307ca505e0",
+        },
+    )
+    [submission] = submitted.json()["submissions"]
+    sid = submission["id"]
     key = demo_client_key(settings_api.website_secret, datetime.now(UTC).date())
-    response = await client.get("/v2/submission_status", params={"client": key, "id": "1"})
-    assert response.json() == {"status": "ok", "submissions": [{"id": 1, "status": "pending"}]}
+    response = await client.get("/v2/submission_status", params={"client": key, "id": sid})
+    assert response.json() == {"status": "ok", "submissions": [{"id": sid, "status": "pending"}]}
+    refused = await client.get("/v2/submission_status", params={"client": key[:-1], "id": sid})
+    assert refused.json()["error"]["code"] == 4
 
 
 async def test_a_refused_request_is_counted_in_no_bucket(settings_api: Settings) -> None:

@@ -11,11 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from libs.common.apikeys import generate_api_key
 from libs.common.db import Database, Databases
 from libs.common.models.app import Account, Application, StatsLookups, StatsUserAgents
 from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
 from libs.common.settings import Settings
-from tests.api.conftest import CLUSTER_SECRET, Keys, api_settings, running
+from tests.api.conftest import CLUSTER_SECRET, Keys, api_settings, make_fingerprint, running
 
 MBID = "7853bd8c-2141-4b4d-9f62-578bab214ab9"
 OTHER_MBID = "54b7b412-fc69-4fc7-8c96-17800eda3a98"
@@ -283,3 +284,30 @@ async def test_http_metrics_name_the_route_and_requests_keep_their_id(
         'http_requests_total{method="GET",route="/v2/submission_status",service="api",'
         'status="200"}' in text
     )
+
+
+async def test_user_lookup_never_answers_from_the_key_cache(
+    client: httpx.AsyncClient, keys: Keys, settings_api: Settings
+) -> None:
+    """A key unknown when first used is remembered as unknown by the other endpoints for
+    the miss-cache lifetime; ``user/lookup`` asks the database (and refreshes the cache)."""
+    apikey = generate_api_key()
+    submit = {
+        "client": keys.client,
+        "user": apikey,
+        "duration": "100",
+        "fingerprint": make_fingerprint(61),
+        "mbid": "9ff43b6a-4f16-427c-93c2-92307ca505e0",
+    }
+    assert (await client.post("/v2/submit", data=submit)).json()["error"]["code"] == 6
+    databases = Databases(settings_api)
+    try:
+        async with databases.session(Database.APP) as session:
+            session.add(Account(name="late user", apikey=apikey))
+            await session.commit()
+    finally:
+        await databases.dispose()
+    assert (await client.post("/v2/submit", data=submit)).json()["error"]["code"] == 6
+    lookup = await client.get("/v2/user/lookup", params={"user": apikey})
+    assert lookup.json() == {"status": "ok", "user": {"apikey": apikey}}
+    assert (await client.post("/v2/submit", data=submit)).json()["status"] == "ok"

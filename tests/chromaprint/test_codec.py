@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from libs.chromaprint_cy import codec
 
+pytestmark = pytest.mark.quick
 items = st.lists(st.integers(0, 2**32 - 1), max_size=400).map(
     lambda v: np.array(v, dtype=np.uint32)
 )

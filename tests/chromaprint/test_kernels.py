@@ -20,6 +20,8 @@ from libs.chromaprint_cy.fingerprinter import Fingerprinter, fingerprint
 
 from .conftest import load_json
 
+pytestmark = pytest.mark.quick
+
 RNG = np.random.default_rng(20261125)
 
 

@@ -11,6 +11,8 @@ from libs.chromaprint_cy.fingerprinter import Fingerprinter
 
 from .conftest import CLIPS, load_json
 
+pytestmark = pytest.mark.quick
+
 VECTORS = load_json("upstream/vectors.json")
 UP = CLIPS / "upstream"
 

@@ -18,6 +18,7 @@ from libs.common.settings import Settings
 from services.cli.main import COMMANDS, parser
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.quick
 COMPOSE = REPO / "deploy" / "compose"
 SPEC: dict[str, Any] = yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = SPEC["services"]

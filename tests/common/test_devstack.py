@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,14 +29,34 @@ START_TIMEOUT = 240.0
 DEMO = json.loads(DEMO_TRACKS.read_text())["tracks"][0]
 
 
-def _demo_lookup(stack: dict[str, str]) -> dict[str, object]:
-    """The lookup the banner suggests: the seeded demo track is found with its recording."""
-    return {
-        "client": stack["client"],
-        "meta": "recordings",
-        "duration": DEMO["duration"],
-        "fingerprint": DEMO["fingerprint"],
-    }
+class Output:
+    """make dev's output, read as it comes so the test can act on the banner while the
+    stack runs."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self.thread.start()
+
+    def _read(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            self.lines.append(raw.decode("utf-8", "replace"))
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def lookup_command(self) -> str:
+        """The curl command the banner prints, continuation lines joined."""
+        deadline = time.monotonic() + 30
+        while "Ctrl-C stops everything" not in self.text:
+            assert time.monotonic() < deadline, self.text[-4000:]
+            time.sleep(0.2)
+        banner = self.text.split("AcoustID stack is up:", 1)[1]
+        start = banner.index("curl ")
+        end = banner.index("/v2/lookup", start) + len("/v2/lookup")
+        return banner[start:end].replace("\\\n", " ")
 
 
 def _descendants(root: int) -> set[int]:
@@ -102,15 +123,15 @@ def _start(settings: Settings) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait_for_stack(proc: subprocess.Popen[bytes], path: Path) -> dict[str, str]:
+def _wait_for_stack(proc: subprocess.Popen[bytes], output: Output, path: Path) -> dict[str, str]:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if path.exists():
             stack: dict[str, str] = json.loads(path.read_text())
             return stack
         if proc.poll() is not None:
-            output = proc.stdout.read().decode() if proc.stdout else ""
-            pytest.fail(f"make dev exited with {proc.returncode}:\n{output[-4000:]}")
+            output.thread.join(timeout=10)
+            pytest.fail(f"make dev exited with {proc.returncode}:\n{output.text[-4000:]}")
         time.sleep(0.5)
     pytest.fail("make dev did not write stack.json in time")
 
@@ -127,8 +148,9 @@ def _assert_every_chart_has_data(page: str) -> None:
 
 def _run_once(settings: Settings) -> dict[str, str]:
     proc = _start(settings)
+    output = Output(proc)
     try:
-        stack = _wait_for_stack(proc, settings.dev_dir / "stack.json")
+        stack = _wait_for_stack(proc, output, settings.dev_dir / "stack.json")
         urls = [
             stack["api"],
             stack["web"],
@@ -144,18 +166,23 @@ def _run_once(settings: Settings) -> dict[str, str]:
         assert {state["status"] for state in whole.json().values()} == {"running"}
         started = _descendants(proc.pid)
         assert len(started) >= 5
-        lookup = httpx.post(f"{stack['api']}/v2/lookup", data=_demo_lookup(stack), timeout=10)
-        recordings = lookup.json()["results"][0]["recordings"]
+        # The lookup the banner suggests, pasted as printed, finds the seeded demo track.
+        command = output.lookup_command()
+        assert "..." not in command
+        lookup = subprocess.run(command, shell=True, capture_output=True, check=True, timeout=30)
+        answer = json.loads(lookup.stdout)
+        recordings = answer["results"][0]["recordings"]
         assert [(r["id"], r["title"]) for r in recordings] == [
             (DEMO["mbid"], "Melody for Two Hands")
-        ], lookup.text
+        ], answer
         assert [a["name"] for a in recordings[0]["artists"]] == ["Aurora Vale", "The Tidewater"]
         _assert_every_chart_has_data(httpx.get(f"{stack['web']}/stats", timeout=10).text)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
-    text = output.decode()
+        proc.wait(timeout=60)
+        output.thread.join(timeout=10)
+    text = output.text
     # make itself was in the signalled group; the supervisor below it must have stopped cleanly.
     assert proc.returncode in (0, -signal.SIGTERM), text[-4000:]
     assert '"message": "stopped"' in text, text[-4000:]

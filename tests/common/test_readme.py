@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from libs.common.settings import Settings
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.quick
 
 
 def test_every_setting_is_documented_once() -> None:

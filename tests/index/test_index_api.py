@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import msgpack
-import numpy as np
 import pytest
 
-MSGPACK = "application/vnd.msgpack"
-
-
-def terms(seed: int, n: int = 120) -> list[int]:
-    rng = np.random.default_rng(seed)
-    return (rng.choice(2**28, n, replace=False).astype(np.uint32) << np.uint32(4)).tolist()
-
-
-async def insert_many(client, ids) -> int:
-    changes = [{"insert": {"id": i, "hashes": terms(i)}} for i in ids]
-    resp = await client.post("/main/_update", json={"changes": changes})
-    assert resp.status_code == 200, resp.text
-    return resp.json()["version"]
+from tests.index.conftest import MSGPACK, insert_many, terms
 
 
 async def test_update_then_search_json(client):
@@ -196,3 +183,14 @@ async def test_the_schema_lists_the_index_routes_from_their_one_table(client):
     assert set(paths["/{index}/{id}"]) == {"get", "put", "delete"}
     assert set(paths["/{index}"]) == {"get", "put", "delete"}
     assert [p["name"] for p in paths["/{index}/{id}"]["get"]["parameters"]] == ["index", "id"]
+
+
+async def test_stats_count_live_documents_after_deletes_and_replacements(client):
+    await insert_many(client, range(1, 101))
+    await insert_many(client, range(1, 11))  # replaced, still one document each
+    deletes = [{"delete": {"id": i}} for i in [*range(1, 21), 100]]
+    resp = await client.post("/main/_update", json={"changes": deletes})
+    assert resp.status_code == 200, resp.text
+    stats = (await client.get("/main")).json()["stats"]
+    assert (stats["num_docs"], stats["min_doc_id"], stats["max_doc_id"]) == (79, 21, 99)
+    assert (await client.post("/main/_search", json={"query": terms(5)})).json()["results"] == []

@@ -7,7 +7,7 @@ from prometheus_client import REGISTRY
 
 from libs.common.index_client import IndexClient, IndexUnavailable
 from tests.conftest import closed_port_url
-from tests.index.test_index_client import fill, terms, two_shards
+from tests.index.conftest import fill, terms, two_shards
 
 
 async def test_search_many_answers_like_search_for_each_query(tmp_path):

@@ -12,6 +12,8 @@ from services.index import reference
 from services.index.kernel import MAX_WIDTH, SearchTimeout, decode_keys, search
 from services.index.segment import Segment, from_changes, from_keys, merge
 
+pytestmark = pytest.mark.quick
+
 
 def random_batches(rng: np.random.Generator, nbatches: int, max_id: int, vocab: int, shift: int):
     batches: list[list[Change]] = []

@@ -9,6 +9,8 @@ import pytest
 from libs.common import index_messages as m
 from services.index.replication import MAX_PAYLOAD
 
+pytestmark = pytest.mark.quick
+
 
 def test_roundtrip_as_packed_arrays():
     changes = [

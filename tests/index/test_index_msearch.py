@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgpack
 import pytest
 
-from tests.index.test_index_api import MSGPACK, insert_many, terms
+from tests.index.conftest import MSGPACK, insert_many, terms
 
 
 async def test_msearch_json_answers_each_query_like_search(client):

@@ -14,6 +14,8 @@ from services.index import manifest
 from services.index.segment import CorruptSegment
 from services.index.store import MergePolicy, Store
 
+pytestmark = pytest.mark.quick
+
 
 def terms(seed: int, n: int = 120) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -138,15 +140,22 @@ def test_searches_see_a_consistent_snapshot_while_writes_and_merges_run(tmp_path
             if got != [(doc, 120)]:
                 errors.append(f"{doc}: {got}")
 
+    def merged_enough() -> bool:
+        return store.counters["file_merges"] > 0 and store.counters["checkpoints"] > 3
+
     threads = [threading.Thread(target=f) for f in (writer, maintainer, reader, reader)]
     for t in threads:
         t.start()
-    time.sleep(3)
+    # Until the merges and checkpoints the test is about have happened under the readers,
+    # however long a loaded machine takes; the deadline only bounds a broken maintainer.
+    deadline = time.monotonic() + 300
+    while not merged_enough() and time.monotonic() < deadline:
+        time.sleep(0.05)
     stop.set()
     for t in threads:
         t.join()
     assert not errors, errors[:5]
-    assert store.counters["file_merges"] > 0 and store.counters["checkpoints"] > 3
+    assert merged_enough(), store.counters
     store.flush()
     reopened = Store.open(tmp_path)
     assert all(results(reopened, d) == [(d, 120)] for d in range(1, 101, 9))

@@ -14,10 +14,18 @@ from libs.common.db import Database, Databases
 from libs.common.models.app import Account, Application
 from libs.common.nats import delete_streams
 from libs.common.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import databases_at_head, free_port, settings_for_run
 from tests.processes import ServiceProcess
 
 FP_TABLES = "fingerprint, track, track_mbid, submission_import"
+
+
+@pytest.fixture(scope="session")
+def migrated(run_id: str, local_servers: object) -> Iterator[Settings]:
+    """Databases of the worker tests' own: they empty tables and restart ids, which must
+    not change what another package's tests see, whichever order the packages run in."""
+    with databases_at_head(settings_for_run(f"{run_id}w")) as ready:
+        yield ready
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from libs.common.models.ingest import Submission, SubmissionResult
 from libs.common.settings import Settings
 from tests.conftest import free_port
 from tests.processes import ServiceProcess
-from tests.worker.test_worker_process import scalar, wait_imported
+from tests.worker.importing import scalar, wait_imported
 
 BASES = 40
 COPIES = 4

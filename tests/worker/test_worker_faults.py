@@ -14,7 +14,7 @@ from libs.common.db import Database, Databases
 from libs.common.settings import Settings
 from tests.conftest import free_port
 from tests.processes import ServiceProcess
-from tests.worker.test_worker_process import (
+from tests.worker.importing import (
     assert_exactly_once,
     assert_searchable,
     random_fingerprints,
