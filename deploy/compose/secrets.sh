@@ -21,7 +21,7 @@ redis_password=$(cat "$dir/redis_password.txt" 2>/dev/null || random)
 put db_password "$db_password"
 put redis_password "$redis_password"
 put redis_url "redis://:$redis_password@redis:6379/0"
-for db in app fingerprint ingest musicbrainz; do
+for db in app fingerprint ingest; do
   put "${db}_database_url" "postgresql+asyncpg://acoustid:$db_password@postgres:5432/acoustid_$db"
 done
 put cluster_secret "$(random)"
