@@ -35,7 +35,7 @@ def _csv(value: Any) -> Any:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    # Databases (asyncpg URLs). Reads go to the *_ro URL when set, else the rw one.
+    # Databases (asyncpg URLs). The API's and website's reads go to the *_ro URL when set.
     app_database_url: str = Field(f"{DEFAULT_PG}/acoustid_app", description="app database")
     fingerprint_database_url: str = Field(
         f"{DEFAULT_PG}/acoustid_fingerprint", description="fingerprint database"
@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         "",
         description="database holding the MusicBrainz tables (schema musicbrainz); empty: the"
         " app database",
+    )
+    app_database_url_ro: str = Field(
+        "", description="read replica of the app database for API key checks; empty: the primary"
+    )
+    fingerprint_database_url_ro: str = Field(
+        "", description="read replica of the fingerprint database for lookups; empty: the primary"
+    )
+    ingest_database_url_ro: str = Field(
+        "", description="read replica of the ingest database; empty: the primary"
     )
     database_pool_size: int = Field(10, ge=1, description="connections per engine")
     database_pool_timeout: float = Field(2.0, gt=0, description="seconds to wait for a connection")
@@ -190,6 +199,17 @@ class Settings(BaseSettings):
 
     # Logging.
     log_level: str = Field("INFO", description="root log level")
+    access_log_sample_rate: float = Field(
+        1.0, ge=0, le=1, description="share of requests written to the access log (0 = off)"
+    )
+
+    # Error reporting (Sentry); nothing is sent while the DSN is empty.
+    sentry_dsn: str = Field("", description="Sentry DSN; errors and exceptions are reported there")
+    sentry_environment: str = Field("production", description="Sentry environment tag")
+    sentry_sample_rate: float = Field(1.0, ge=0, le=1, description="share of errors reported")
+    sentry_traces_sample_rate: float = Field(
+        0.0, ge=0, le=1, description="share of requests traced (performance monitoring)"
+    )
 
     @field_validator(
         "nats_servers",

@@ -118,7 +118,7 @@ async def _user_meta(databases: Databases, track_ids: set[int]) -> dict[int, lis
         .order_by(TrackMeta.track_id, TrackMeta.submission_count.desc(), TrackMeta.id)
     )
     metas: dict[int, list[Meta]] = defaultdict(list)
-    async with databases.session(Database.FINGERPRINT) as session:
+    async with databases.read_session(Database.FINGERPRINT) as session:
         for track_id, meta in await session.execute(stmt):
             if len(metas[track_id]) < MAX_META_PER_TRACK:
                 metas[track_id].append(meta)

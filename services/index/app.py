@@ -115,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Fingerprint index: fpindex's HTTP API over a Cython kernel",
         on_start=on_start,
         on_stop=on_stop,
+        docs=True,
         routes=searches,
         fallback_routes=others,
     )
