@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -80,6 +80,25 @@ def api_settings(stack_settings: Settings) -> Settings:
 
 
 @pytest.fixture
+def services(
+    api_settings: Settings, processes: dict[str, ServiceProcess], tmp_path: Path
+) -> Iterator[dict[str, ServiceProcess]]:
+    """api, worker and cron beside the index of ``processes``, not started; stopped after."""
+    ports = {
+        "api": api_settings.api_port,
+        "worker": api_settings.worker_metrics_port,
+        "cron": api_settings.cron_metrics_port,
+    }
+    made = {
+        name: ServiceProcess(name, api_settings, port, tmp_path / f"{name}.log")
+        for name, port in ports.items()
+    }
+    yield made
+    for process in made.values():
+        process.stop()
+
+
+@pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=30) as client:
         yield client
@@ -126,75 +145,47 @@ async def _assert_each_imported_once(databases: Databases, answered: list[int]) 
 
 
 async def test_worker_killed_while_importing_repeated_audio_from_the_api(
-    api_settings: Settings,
     databases: Databases,
     client_keys: tuple[str, str],
-    processes: dict[str, ServiceProcess],
+    services: dict[str, ServiceProcess],
     http: httpx.AsyncClient,
-    tmp_path: object,
 ) -> None:
-    from pathlib import Path
-
-    logs = Path(str(tmp_path))
-    api = ServiceProcess("api", api_settings, api_settings.api_port, logs / "api.log").start()
-    worker = ServiceProcess(
-        "worker", api_settings, api_settings.worker_metrics_port, logs / "w.log"
-    )
-    try:
-        answered: list[int] = []
-        worker.start()
-        rng = random.Random(11)
-        subs = _variants(seed=7)
-        for n, (fp, mbid) in enumerate(subs):
-            answered += await _submit(http, api.url, client_keys, fp, mbid)
-            if n % 40 == 39:
-                worker.kill()
-                await asyncio.sleep(rng.uniform(0.0, 0.3))
-                worker.start()
-        assert len(answered) == len(subs)
-        worker.kill()
-        worker.start()
-        await _assert_each_imported_once(databases, answered)
-    finally:
-        worker.stop()
-        api.stop()
+    api, worker = services["api"].start(), services["worker"].start()
+    answered: list[int] = []
+    rng = random.Random(11)
+    subs = _variants(seed=7)
+    for n, (fp, mbid) in enumerate(subs):
+        answered += await _submit(http, api.url, client_keys, fp, mbid)
+        if n % 40 == 39:
+            worker.kill()
+            await asyncio.sleep(rng.uniform(0.0, 0.3))
+            worker.start()
+    assert len(answered) == len(subs)
+    worker.kill()
+    worker.start()
+    await _assert_each_imported_once(databases, answered)
 
 
 async def test_api_killed_mid_submit_loses_nothing_it_answered(
-    api_settings: Settings,
     databases: Databases,
     client_keys: tuple[str, str],
-    processes: dict[str, ServiceProcess],
+    services: dict[str, ServiceProcess],
     http: httpx.AsyncClient,
-    tmp_path: Path,
 ) -> None:
-    api = ServiceProcess("api", api_settings, api_settings.api_port, tmp_path / "api.log")
-    worker = ServiceProcess(
-        "worker", api_settings, api_settings.worker_metrics_port, tmp_path / "w"
-    )
-    cron = ServiceProcess("cron", api_settings, api_settings.cron_metrics_port, tmp_path / "c")
-    try:
-        api.start()
-        worker.start()
-        subs = _variants(seed=8)
-        batches = [subs[i : i + 16] for i in range(0, len(subs), 16)]
-        answered: list[int] = []
-        for n, batch in enumerate(batches):
-            if n == 4:  # the kill lands while a batch of submits is in flight
-                sending = asyncio.gather(*(_submit(http, api.url, client_keys, *s) for s in batch))
-                await asyncio.sleep(0.05)
-                api.kill()
-                got = await sending
-                assert sum(len(ids) for ids in got) < len(batch)
-                api.start()
-            else:
-                got = await asyncio.gather(
-                    *(_submit(http, api.url, client_keys, *s) for s in batch)
-                )
-            answered += [i for ids in got for i in ids]
-        cron.start()  # its outbox sweep queues what was stored but never published
-        await _assert_each_imported_once(databases, answered)
-    finally:
-        cron.stop()
-        worker.stop()
-        api.stop()
+    api = services["api"].start()
+    services["worker"].start()
+    subs = _variants(seed=8)
+    batches = [subs[i : i + 16] for i in range(0, len(subs), 16)]
+    answered: list[int] = []
+    for n, batch in enumerate(batches):
+        sending = asyncio.gather(*(_submit(http, api.url, client_keys, *s) for s in batch))
+        if n == 4:  # the kill lands while a batch of submits is in flight
+            await asyncio.sleep(0.05)
+            api.kill()
+        got = await sending
+        if n == 4:
+            assert sum(len(ids) for ids in got) < len(batch)
+            api.start()
+        answered += [i for ids in got for i in ids]
+    services["cron"].start()  # its outbox sweep queues what was stored but never published
+    await _assert_each_imported_once(databases, answered)
