@@ -31,6 +31,7 @@ def bench_settings(run: str, data_dir: Path, **overrides: Any) -> Settings:
         "ingest_database_url": f"{DEFAULT_PG}/bench_{run}_ingest",
         "nats_prefix": f"bench{run}.",
         "redis_prefix": f"bench:{run}:",
+        "website_secret": f"bench-secret-{run}",
         "index_data_dir": data_dir,
         "index_port": index_port,
         "index_legacy_port": free_port(),

@@ -302,15 +302,20 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "submit": submit,
         }
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(10)
-        for db in Database:
-            await migrations.drop_database(database_url(settings, db))
-        await delete_streams(settings)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        await teardown(procs, settings, data_dir)
+
+
+async def teardown(procs: list[subprocess.Popen[bytes]], settings: Settings, work: Path) -> None:
+    """Stops the run's processes, drops its databases and streams, removes its files."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+    for db in Database:
+        await migrations.drop_database(database_url(settings, db))
+    await delete_streams(settings)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> int:

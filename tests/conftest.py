@@ -95,15 +95,19 @@ def settings(run_id: str, local_servers: list[localservers.Server]) -> Settings:
 
 @pytest.fixture(scope="session")
 def migrated(settings: Settings) -> Iterator[Settings]:
-    """The three test databases created and at head; dropped when the session ends."""
-    for db in Database:
-        url = database_url(settings, db)
+    """The test databases created and at head; dropped when the session ends.
+
+    Created before any is migrated: the MusicBrainz tables share the app database.
+    """
+    urls = {database_url(settings, db) for db in Database}
+    for url in urls:
         asyncio.run(migrations.drop_database(url))
         asyncio.run(migrations.create_database(url))
+    for db in Database:
         migrations.upgrade(settings, db)
     yield settings
-    for db in Database:
-        asyncio.run(migrations.drop_database(database_url(settings, db)))
+    for url in urls:
+        asyncio.run(migrations.drop_database(url))
 
 
 @pytest.fixture(scope="session")
@@ -111,3 +115,23 @@ async def nats_streams(settings: Settings) -> AsyncIterator[Settings]:
     """Deletes this run's streams at the end, whoever created them."""
     yield settings
     await delete_streams(settings)
+
+
+@pytest.fixture(scope="session")
+def sample_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's sample MusicBrainz dump (``mbdump.tar.bz2``)."""
+    from libs.common.musicbrainz.sample import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("mbdump"))
+
+
+@pytest.fixture(scope="session")
+def musicbrainz(migrated: Settings, sample_dump: Path) -> Settings:
+    """The migrated databases with the sample dump imported into the MusicBrainz tables."""
+    import io
+
+    from libs.common.musicbrainz.importer import import_dumps
+
+    url = database_url(migrated, Database.MUSICBRAINZ)
+    asyncio.run(import_dumps(url, [sample_dump], io.StringIO()))
+    return migrated

@@ -105,7 +105,7 @@ class AudioFile:
         stream = self._container.streams.best("audio")
         if stream is None:
             self._container.close()
-            raise AudioError("Could not find any audio stream in the file")
+            raise AudioError("Could not find any audio stream in the file (Stream not found)")
         self.stream = stream
 
     @property
@@ -123,8 +123,11 @@ class AudioFile:
         return 0
 
     def frames(self) -> Iterator[av.AudioFrame]:
-        """Decoded frames; like fpcalc, a packet the decoder rejects is skipped, not fatal."""
+        """Decoded frames, with fpcalc's tolerance for damage: a packet the decoder rejects is
+        skipped, but a second one in a row ends the stream with an error (fpcalc prints what
+        it has, then that error, and exits 3), so a damaged stretch is reported, not hidden."""
         packets = self._container.demux(self.stream)
+        rejected = False
         while True:
             try:
                 packet = next(packets)
@@ -134,10 +137,14 @@ class AudioFile:
                 raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
             try:
                 frames = packet.decode()
-            except av.InvalidDataError:
+            except av.InvalidDataError as exc:
+                if rejected:
+                    raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
+                rejected = True
                 continue
             except av.FFmpegError as exc:
                 raise AudioError(f"Error decoding audio frame ({_av_reason(exc)})") from None
+            rejected = False
             yield from (f for f in frames if isinstance(f, av.AudioFrame))
 
     def close(self) -> None:

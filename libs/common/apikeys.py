@@ -35,15 +35,21 @@ class DemoKeys:
     user: str
 
 
-async def ensure_demo_account(session: AsyncSession) -> DemoKeys:
-    """Finds or creates the demo account and its application; the same keys on every run."""
+async def named_account(session: AsyncSession, name: str) -> Account:
+    """The first account with this name, created (with a new user key) if there is none."""
     account = await session.scalar(
-        select(Account).where(Account.name == DEMO_ACCOUNT).order_by(Account.id).limit(1)
+        select(Account).where(Account.name == name).order_by(Account.id).limit(1)
     )
     if account is None:
-        account = Account(name=DEMO_ACCOUNT, apikey=generate_api_key(), anonymous=False)
+        account = Account(name=name, apikey=generate_api_key(), anonymous=False)
         session.add(account)
         await session.flush()
+    return account
+
+
+async def ensure_demo_account(session: AsyncSession) -> DemoKeys:
+    """Finds or creates the demo account and its application; the same keys on every run."""
+    account = await named_account(session, DEMO_ACCOUNT)
     application = await session.scalar(
         select(Application)
         .where(Application.account_id == account.id, Application.name == DEMO_APPLICATION)

@@ -12,8 +12,8 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.apikeys import generate_api_key
-from libs.common.models.app import Account, Application
+from libs.common.apikeys import generate_api_key, named_account
+from libs.common.models.app import Application
 
 # The keys are public: they are in the clients' source (picard/const/__init__.py,
 # beetsplug/chroma.py).
@@ -52,13 +52,7 @@ async def add_application(
                     f"key {key} already belongs to application {existing.id} ({existing.name})"
                 )
             return existing, False
-    owner = await session.scalar(
-        select(Account).where(Account.name == account).order_by(Account.id).limit(1)
-    )
-    if owner is None:
-        owner = Account(name=account, apikey=generate_api_key(), anonymous=False)
-        session.add(owner)
-        await session.flush()
+    owner = await named_account(session, account)
     application = Application(
         name=name,
         version=version,

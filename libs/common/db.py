@@ -1,7 +1,9 @@
-"""Async engines for the three databases, created lazily and shared within a process.
+"""Async engines for the databases, created lazily and shared within a process.
 
 Each database is its own engine (and may be its own server): the original scales them
-independently, and cross-database references are ids, never foreign keys.
+independently, and cross-database references are ids, never foreign keys. The MusicBrainz
+tables are a fourth, read by lookups; by default they are the ``musicbrainz`` schema of the
+app database.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Database(StrEnum):
     APP = "app"
     FINGERPRINT = "fingerprint"
     INGEST = "ingest"
+    MUSICBRAINZ = "musicbrainz"
 
 
 def database_url(settings: Settings, db: Database) -> str:
@@ -34,18 +37,46 @@ def database_url(settings: Settings, db: Database) -> str:
         Database.APP: settings.app_database_url,
         Database.FINGERPRINT: settings.fingerprint_database_url,
         Database.INGEST: settings.ingest_database_url,
+        Database.MUSICBRAINZ: settings.musicbrainz_database_url or settings.app_database_url,
     }
     return urls[db]
 
 
-class Databases:
-    """The engines a service uses; ``dispose()`` on shutdown closes their pools."""
+def replica_url(settings: Settings, db: Database) -> str:
+    """The read replica's URL (``ACOUSTID_<DB>_DATABASE_URL_RO``), else the primary's.
 
-    def __init__(self, settings: Settings) -> None:
+    The MusicBrainz tables are only ever read: their own URL when set (point it at a
+    replica), else they live in the app database and are read from its replica."""
+    urls = {
+        Database.APP: settings.app_database_url_ro,
+        Database.FINGERPRINT: settings.fingerprint_database_url_ro,
+        Database.INGEST: settings.ingest_database_url_ro,
+        Database.MUSICBRAINZ: settings.musicbrainz_database_url or settings.app_database_url_ro,
+    }
+    return urls[db] or database_url(settings, db)
+
+
+class Databases:
+    """The engines a service uses; ``dispose()`` on shutdown closes their pools.
+
+    With ``read_replicas`` (the API and the website) the reader engines connect to the
+    ``*_RO`` URLs, so lookups and read-only pages scale out on streaming replicas while
+    writes stay on the primary. A replica lags its primary by up to its replay delay;
+    readers therefore serve only what may be a moment old, never a read-your-write.
+    """
+
+    def __init__(self, settings: Settings, read_replicas: bool = False) -> None:
         self.settings = settings
+        self.read_replicas = read_replicas
         self._engines: dict[Database, AsyncEngine] = {}
         self._readers: dict[Database, AsyncEngine] = {}
         self._sessions: dict[Database, async_sessionmaker[AsyncSession]] = {}
+        self._read_sessions: dict[Database, async_sessionmaker[AsyncSession]] = {}
+
+    def reader_url(self, db: Database) -> str:
+        if self.read_replicas:
+            return replica_url(self.settings, db)
+        return database_url(self.settings, db)
 
     def engine(self, db: Database) -> AsyncEngine:
         if db not in self._engines:
@@ -70,7 +101,7 @@ class Databases:
         """
         if db not in self._readers:
             self._readers[db] = create_async_engine(
-                database_url(self.settings, db),
+                self.reader_url(db),
                 pool_size=self.settings.database_pool_size,
                 max_overflow=0,
                 pool_timeout=self.settings.database_pool_timeout,
@@ -113,9 +144,18 @@ class Databases:
         async with self.sessionmaker(db)() as session:
             yield session
 
+    @asynccontextmanager
+    async def read_session(self, db: Database) -> AsyncIterator[AsyncSession]:
+        """A session on the reader engine, for reads of several statements (never writes)."""
+        if db not in self._read_sessions:
+            self._read_sessions[db] = async_sessionmaker(self.reader(db), expire_on_commit=False)
+        async with self._read_sessions[db]() as session:
+            yield session
+
     async def dispose(self) -> None:
         for engine in [*self._engines.values(), *self._readers.values()]:
             await engine.dispose()
         self._engines.clear()
         self._readers.clear()
         self._sessions.clear()
+        self._read_sessions.clear()

@@ -2,10 +2,11 @@
 
 ``/_health`` proves the service can do its job: it writes to each database (assigning a
 transaction id fails on a read-only replica), sets a Redis key and asks JetStream for its
-account. ``/_health_ro`` only reads, for replicas and read-only mode. ``/_health_docker``
-touches nothing, so a container is not restarted because a dependency is down. A failing
-dependency gives 503 with its name in the body; while the service shuts down every route
-but ``/_health_docker`` answers 503 so load balancers drain it first.
+account. ``/_health_ro`` only reads, from the databases reads are served from (the
+``*_RO`` replicas for the API and the website), for readiness probes and read-only mode.
+``/_health_docker`` touches nothing, so a container is not restarted because a dependency
+is down. A failing dependency gives 503 with its name in the body; while the service shuts
+down every route but ``/_health_docker`` answers 503 so load balancers drain it first.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ class Health:
 
 def add_database(health: Health, databases: Databases, db: Database) -> None:
     async def read() -> None:
-        async with databases.engine(db).connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        # The engine reads are served from: the replica when the service reads from one.
+        await databases.fetch(db, text("SELECT 1"))
 
     async def write() -> None:
         async with databases.engine(db).connect() as conn:

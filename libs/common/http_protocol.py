@@ -11,6 +11,7 @@ client disconnect. Idle keep-alive connections keep uvicorn's own timeout.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -20,11 +21,10 @@ log = logging.getLogger(__name__)
 
 
 class DeadlineProtocol(HttpToolsProtocol):
-    header_timeout = 10.0
-    body_timeout = 30.0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, header_timeout: float, body_timeout: float, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
         self._deadline: asyncio.TimerHandle | None = None
 
     def _arm(self, seconds: float, waiting_for: str) -> None:
@@ -64,10 +64,9 @@ class DeadlineProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
-def deadline_protocol(header_timeout: float, body_timeout: float) -> type[DeadlineProtocol]:
-    """The protocol class for one server's settings (uvicorn instantiates it per connection)."""
-    return type(
-        "ConfiguredDeadlineProtocol",
-        (DeadlineProtocol,),
-        {"header_timeout": header_timeout, "body_timeout": body_timeout},
+def deadline_protocol(header_timeout: float, body_timeout: float) -> Any:
+    """What uvicorn's ``http`` option takes to build a connection's protocol with these
+    deadlines; a partial of a module-level class, so several processes can unpickle it."""
+    return functools.partial(
+        DeadlineProtocol, header_timeout=header_timeout, body_timeout=body_timeout
     )

@@ -73,12 +73,15 @@ class SearchResult:
 class IndexClient:
     """One pooled HTTP client per process; ``close`` at shutdown."""
 
-    def __init__(self, urls: Sequence[str], index: str = "main", timeout: float = 1.0) -> None:
+    def __init__(
+        self, urls: Sequence[str], index: str = "main", timeout: float = 1.0, secret: str = ""
+    ) -> None:
         if not urls:
             raise ValueError("no index shards configured")
         self.urls = list(urls)
         self.index = index
         self.timeout = timeout
+        self.secret = secret
         self._http: aiohttp.ClientSession | None = None
 
     def _session(self) -> aiohttp.ClientSession:
@@ -91,13 +94,19 @@ class IndexClient:
             self._http = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
-                headers={"content-type": MSGPACK, "accept": MSGPACK},
+                headers={
+                    "content-type": MSGPACK,
+                    "accept": MSGPACK,
+                    **({"x-index-secret": self.secret} if self.secret else {}),
+                },
             )
         return self._http
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndexClient:
-        return cls(settings.index_urls, settings.index_name, settings.index_timeout)
+        return cls(
+            settings.index_urls, settings.index_name, settings.index_timeout, settings.index_secret
+        )
 
     async def close(self) -> None:
         if self._http is not None:

@@ -78,7 +78,7 @@ class Server:
         self.started = False
 
 
-def _which(name: str) -> str | None:
+def find_binary(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
@@ -87,7 +87,7 @@ def _which(name: str) -> str | None:
 
 
 def _binaries(server: Server) -> dict[str, str]:
-    paths = {name: _which(name) for name in server.binaries}
+    paths = {name: find_binary(name) for name in server.binaries}
     missing = [name for name, path in paths.items() if path is None]
     if missing and os.geteuid() == 0 and shutil.which("apt-get"):
         log.info("installing %s for %s", server.debian_package, server.name)
@@ -95,7 +95,7 @@ def _binaries(server: Server) -> dict[str, str]:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         apt = ["apt-get", "install", "-y", "-qq", server.debian_package]
         subprocess.run(apt, check=False, env=env)
-        paths = {name: _which(name) for name in server.binaries}
+        paths = {name: find_binary(name) for name in server.binaries}
         missing = [name for name, path in paths.items() if path is None]
     if missing:
         raise ServerError(
@@ -107,7 +107,7 @@ def _binaries(server: Server) -> dict[str, str]:
     return {name: path for name, path in paths.items() if path is not None}
 
 
-def _as_postgres_user(cmd: list[str]) -> list[str]:
+def as_postgres_user(cmd: list[str]) -> list[str]:
     """initdb and postgres refuse to run as root; run them as the ``postgres`` user then."""
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *cmd]
@@ -141,11 +141,11 @@ def _start_postgres(server: Server, data: Path) -> None:
         shutil.chown(data, "postgres", "postgres")
     if not (data / "PG_VERSION").exists():
         initdb = [bins["initdb"], "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
-        subprocess.run(_as_postgres_user(initdb), check=True, capture_output=True)
+        subprocess.run(as_postgres_user(initdb), check=True, capture_output=True)
     options = f"-p {server.port} -k {data} -c listen_addresses={server.host}"
     start = [bins["pg_ctl"], "-D", str(data), "-o", options, "-l", str(data / "server.log")]
-    subprocess.run(_as_postgres_user([*start, "-w", "start"]), check=True, capture_output=True)
-    server.stop_command = _as_postgres_user([bins["pg_ctl"], "-D", str(data), "-m", "fast", "stop"])
+    subprocess.run(as_postgres_user([*start, "-w", "start"]), check=True, capture_output=True)
+    server.stop_command = as_postgres_user([bins["pg_ctl"], "-D", str(data), "-m", "fast", "stop"])
 
 
 def _start_redis(server: Server, data: Path) -> None:

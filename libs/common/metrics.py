@@ -1,7 +1,8 @@
 """Prometheus request metrics and the ``/metrics`` route, shared by every HTTP service.
 
 The middleware is plain ASGI (not Starlette's BaseHTTPMiddleware) so it adds no task per
-request on the lookup hot path. It also sets the request id that the JSON logs carry.
+request on the lookup hot path. It also sets the request id that the JSON logs carry and
+writes the access log line (``libs.common.access_log``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from libs.common import access_log
 from libs.common.logging import new_request_id, request_id
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ DURATION = Histogram(
 )
 
 REQUEST_ID_HEADER = b"x-request-id"
+USER_AGENT_HEADER = b"user-agent"
 
 
 def _route_of(scope: Scope) -> str:
@@ -55,12 +58,21 @@ def _incoming_request_id(scope: Scope) -> str:
     return new_request_id()
 
 
-class ObservabilityMiddleware:
-    """Times and counts every request by route template and tags it with a request id."""
+def _user_agent(scope: Scope) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == USER_AGENT_HEADER:
+            return str(value.decode("latin-1"))
+    return None
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+
+class ObservabilityMiddleware:
+    """Times and counts every request by route template, tags it with a request id and
+    writes its access log line (a share ``access_log_rate`` of them; 0 = none)."""
+
+    def __init__(self, app: ASGIApp, service: str, access_log_rate: float = 0.0) -> None:
         self.app = app
         self.service = service
+        self.access_log_rate = access_log_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,6 +80,8 @@ class ObservabilityMiddleware:
             return
         rid = _incoming_request_id(scope)
         token = request_id.set(rid)
+        facts = access_log.RequestFacts()
+        facts_token = access_log.current.set(facts)
         status = 500
         start = time.perf_counter()
 
@@ -85,9 +99,13 @@ class ObservabilityMiddleware:
             # Nobody is left to answer; a traceback would only hide real errors in the log.
             log.info("%s %s: the client went away", scope.get("method"), scope.get("path"))
         finally:
-            route = _route_of(scope)
-            REQUESTS.labels(self.service, scope.get("method", ""), route, str(status)).inc()
-            DURATION.labels(self.service, route).observe(time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            route, method, path = _route_of(scope), scope.get("method", ""), scope["path"]
+            REQUESTS.labels(self.service, method, route, str(status)).inc()
+            DURATION.labels(self.service, route).observe(seconds)
+            if access_log.wanted(self.access_log_rate, path, status):
+                access_log.write(method, path, status, seconds, facts, _user_agent(scope), rid)
+            access_log.current.reset(facts_token)
             request_id.reset(token)
 
 

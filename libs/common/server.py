@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from libs.common.http_protocol import deadline_protocol
 from libs.common.logging import configure_logging
+from libs.common.sentry import init_sentry
 from libs.common.settings import Settings, get_settings
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -57,6 +58,7 @@ def freeze_startup_objects() -> None:
 def serve(app: FastAPI, settings: Settings, port: int, service: str) -> int:
     """Serves until SIGINT/SIGTERM: in-flight requests finish, then the lifespan closes."""
     configure_logging(service, settings.log_level)
+    init_sentry(settings, service)
     freeze_startup_objects()
     server = uvicorn.Server(uvicorn.Config(app, **_options(settings, port)))
     server.run()
@@ -80,6 +82,7 @@ def app_in_process(create_app: Callable[[Settings], FastAPI], service: str) -> F
     """The app of one worker process: settings from the environment, the house logging."""
     settings = get_settings()
     configure_logging(service, settings.log_level)
+    init_sentry(settings, service)
     app = create_app(settings)
     freeze_startup_objects()
     return app

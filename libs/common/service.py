@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from libs.common import nats as nats_helpers
 from libs.common.db import Database, Databases
+from libs.common.docs import docs_router
 from libs.common.health import Health, add_database, add_nats, add_redis, health_router
 from libs.common.metrics import ObservabilityMiddleware, metrics_router
 from libs.common.redis import create_redis
@@ -82,9 +83,13 @@ def build_resources(
     databases: Sequence[Database],
     uses_redis: bool,
     uses_nats: bool,
+    read_replicas: bool = False,
 ) -> Resources:
-    """Resources with the health checks of exactly the dependencies named."""
-    resources = Resources(settings=settings, name=name, databases=Databases(settings))
+    """Resources with the health checks of exactly the dependencies named; with
+    ``read_replicas`` reads (and ``/_health_ro``) go to the ``*_RO`` database URLs."""
+    resources = Resources(
+        settings=settings, name=name, databases=Databases(settings, read_replicas)
+    )
     for db in databases:
         add_database(resources.health, resources.databases, db)
     if uses_redis:
@@ -104,6 +109,7 @@ def create_service_app(
     on_stop: Hook | None = None,
     routes: Sequence[Route] = (),
     fallback_routes: Sequence[Route] = (),
+    docs: bool = False,
 ) -> FastAPI:
     """An app with health, metrics and request ids; ``app.state.resources`` holds the rest.
 
@@ -112,6 +118,9 @@ def create_service_app(
     FastAPI's router, inside every middleware (this one's and any the service adds after);
     ``fallback_routes`` after FastAPI's own routes, for templates such as ``/{index}`` that
     would otherwise shadow ``/metrics``.
+
+    With ``docs`` the service serves ``/openapi.json``, ``/docs`` and ``/redoc`` (assets
+    included, no CDN); without, none of them: a schema with no documented routes is noise.
     """
     uses_nats = any(dep.name == "nats" for dep in resources.health.dependencies)
 
@@ -130,7 +139,16 @@ def create_service_app(
             await resources.close()
             log.info("%s stopped", resources.name)
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    if docs:
+        app.include_router(docs_router(title))
     app.state.resources = resources
     app.include_router(health_router(resources.health))
     app.include_router(metrics_router())
@@ -140,7 +158,11 @@ def create_service_app(
         app.add_middleware(Dispatcher, routes=routes)
     if routes or fallback_routes:
         document(app, [*routes, *fallback_routes])
-    app.add_middleware(ObservabilityMiddleware, service=resources.name)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        service=resources.name,
+        access_log_rate=resources.settings.access_log_sample_rate,
+    )
     return app
 
 

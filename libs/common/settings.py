@@ -35,14 +35,25 @@ def _csv(value: Any) -> Any:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    # Databases (asyncpg URLs). Reads go to the *_ro URL when set, else the rw one.
+    # Databases (asyncpg URLs). The API's and website's reads go to the *_ro URL when set.
     app_database_url: str = Field(f"{DEFAULT_PG}/acoustid_app", description="app database")
     fingerprint_database_url: str = Field(
         f"{DEFAULT_PG}/acoustid_fingerprint", description="fingerprint database"
     )
     ingest_database_url: str = Field(f"{DEFAULT_PG}/acoustid_ingest", description="ingest database")
     musicbrainz_database_url: str = Field(
-        f"{DEFAULT_PG}/acoustid_musicbrainz", description="MusicBrainz tables (read only)"
+        "",
+        description="database holding the MusicBrainz tables (schema musicbrainz); empty: the"
+        " app database",
+    )
+    app_database_url_ro: str = Field(
+        "", description="read replica of the app database for API key checks; empty: the primary"
+    )
+    fingerprint_database_url_ro: str = Field(
+        "", description="read replica of the fingerprint database for lookups; empty: the primary"
+    )
+    ingest_database_url_ro: str = Field(
+        "", description="read replica of the ingest database; empty: the primary"
     )
     database_pool_size: int = Field(10, ge=1, description="connections per engine")
     database_pool_timeout: float = Field(2.0, gt=0, description="seconds to wait for a connection")
@@ -98,6 +109,9 @@ class Settings(BaseSettings):
     )
     index_checkpoint_age: float = Field(
         60.0, gt=0, description="seconds an unfrozen write may wait for its checkpoint"
+    )
+    index_secret: str = Field(
+        "", description="when set, the index's HTTP writes need it in X-Index-Secret"
     )
     index_peers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -204,6 +218,17 @@ class Settings(BaseSettings):
 
     # Logging.
     log_level: str = Field("INFO", description="root log level")
+    access_log_sample_rate: float = Field(
+        1.0, ge=0, le=1, description="share of requests written to the access log (0 = off)"
+    )
+
+    # Error reporting (Sentry); nothing is sent while the DSN is empty.
+    sentry_dsn: str = Field("", description="Sentry DSN; errors and exceptions are reported there")
+    sentry_environment: str = Field("production", description="Sentry environment tag")
+    sentry_sample_rate: float = Field(1.0, ge=0, le=1, description="share of errors reported")
+    sentry_traces_sample_rate: float = Field(
+        0.0, ge=0, le=1, description="share of requests traced (performance monitoring)"
+    )
 
     @field_validator(
         "nats_servers",

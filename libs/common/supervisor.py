@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import subprocess
 import threading
@@ -43,10 +44,17 @@ class Supervised:
     last_code: int | None = None
     restarts: int = 0
     stopped: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables set on top of this process's environment (a private stack's settings)."""
 
     def launch(self, now: float | None = None) -> None:
         with self.log_path.open("ab") as out:
-            self.process = subprocess.Popen(self.command, stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env} if self.env else None,
+            )
         self.started_at = time.monotonic() if now is None else now
         self.restart_at = None
         self.stopped = False

@@ -44,7 +44,9 @@ async def _not_found(request: Request, exc: Exception) -> HTMLResponse:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    resources = build_resources(settings, "api", DATABASES, uses_redis=True, uses_nats=True)
+    resources = build_resources(
+        settings, "api", DATABASES, uses_redis=True, uses_nats=True, read_replicas=True
+    )
     index = IndexClient.from_settings(settings)
 
     counters = (
@@ -75,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Fingerprint lookups and submissions, compatible with acoustid.org v2.",
         on_start=start,
         on_stop=stop,
+        docs=True,
         routes=[route(endpoint) for endpoint in ENDPOINTS],
     )
     limiter = RateLimiter(resources.redis, settings) if resources.redis is not None else None

@@ -19,6 +19,7 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import ClientDisconnect, Request
 
+from libs.common import access_log
 from libs.common.client_address import ClientAddress
 from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.ratelimit import RateLimiter, TooManyRequests
@@ -79,6 +80,7 @@ class Call:
         if application_id is None:
             raise WebServiceError(ErrorCode.INVALID_APIKEY)
         self.application_id = application_id
+        access_log.note_application(application_id)
         return application_id
 
     async def account(self, name: str = "user", cached: bool = True) -> int:
@@ -152,7 +154,7 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
             fmt, callback = _format(params)
         call = Call(request, params, api, client_ip(request, api.addresses), fmt)
         parsed = await endpoint.parse(call)
-        metrics.REQUESTS.labels(str(call.application_id), endpoint.name).inc()
+        metrics.REQUESTS.labels(metrics.app_label(call.application_id), endpoint.name).inc()
         if api.limiter is not None and not call.has_cluster_secret():
             refusal = await api.limiter.check(call.application_id, call.ip)
             if refusal is not None:
@@ -160,7 +162,7 @@ async def answer(endpoint: Endpoint[Any], request: Request) -> Response:
         payload = await endpoint.run(call, parsed)
         return render({"status": "ok", **payload}, 200, fmt, callback)
     except TooManyRequests as exc:
-        app_label = str(call.application_id) if call is not None else "None"
+        app_label = metrics.app_label(call.application_id if call is not None else None)
         metrics.RATE_LIMITED.labels(exc.refusal.bucket, app_label).inc()
         metrics.HANDLED_ERRORS.labels(exc.name, endpoint.name).inc()
         headers = {"Retry-After": str(exc.refusal.retry_after)}

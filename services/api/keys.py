@@ -9,6 +9,10 @@ Unknown keys are remembered apart, for ``api_key_miss_cache_ttl``, so that a flo
 invented keys can neither evict the real ones nor make a new key wait a whole TTL; and each
 client IP may fail only ``rate_limit_invalid_key`` checks a second before it is refused
 without a query, since every unknown key otherwise costs a database transaction.
+
+Application keys are read from the app database's read replica when one is configured
+(every lookup checks one); user keys come from the primary, because a user key made by
+``user/create_anonymous`` is used for a submission the moment it is answered.
 """
 
 from __future__ import annotations
@@ -84,15 +88,17 @@ class Keys:
         self.applications = KeyCache(settings)
         self.users = KeyCache(settings)
 
-    async def _query(self, statement: Any, ip: str | None) -> int | None:
-        """One key looked up in the database, unless ``ip`` has been guessing keys (``None``:
-        a caller holding the cluster secret, who is never limited)."""
+    async def _query(self, statement: Any, ip: str | None, replica: bool = False) -> int | None:
+        """One key looked up in the database (on the read replica with ``replica``), unless
+        ``ip`` has been guessing keys (``None``: a caller holding the cluster secret, who is
+        never limited)."""
         guard = self.limiter if ip is not None else None
         if guard is not None and ip is not None:
             refusal = await guard.invalid_keys_refused(ip)
             if refusal is not None:
                 raise TooManyRequests(refusal)
-        async with self.databases.session(Database.APP) as session:
+        sessions = self.databases.read_session if replica else self.databases.session
+        async with sessions(Database.APP) as session:
             value: int | None = await session.scalar(statement)
         if value is None and guard is not None and ip is not None:
             await guard.record_invalid_key(ip)
@@ -111,6 +117,7 @@ class Keys:
                     Application.apikey == key, Application.active.is_(True)
                 ),
                 ip,
+                replica=True,
             )
         self.applications.put(key, value)
         return value

@@ -17,6 +17,7 @@ from sqlalchemy import ARRAY, Uuid, any_, bindparam, select
 from libs.common.db import Database
 from libs.common.errors import ErrorCode, WebServiceError
 from libs.common.models.fingerprint import Track
+from libs.common.musicbrainz import missing
 from services.api import fingerprints, metadata, metrics
 from services.api.endpoint import Call
 from services.api.params import Params, parse_batch, parse_int, require_uuid, suffixed
@@ -159,6 +160,9 @@ async def execute(call: Call, request: LookupRequest, recordings_key: str) -> di
         request.tokens,
         recordings_key,
         found_prints.links,
+        lambda mbids: missing.report_in_background(
+            call.api.resources.redis, call.api.settings, mbids
+        ),
     )
     _count(call, request, [bool(r) for r in results])
     if not request.batch:

@@ -34,6 +34,11 @@ UNPUBLISHED_SUBMISSIONS = Counter(
 )
 
 
+def app_label(application_id: int | None) -> str:
+    """The ``app`` label: the application id, or ``none`` for endpoints that take no key."""
+    return "none" if application_id is None else str(application_id)
+
+
 def error_cause(exc: BaseException) -> str:
     """The original's guess at what broke, from the exception's module and text."""
     text = f"{type(exc).__module__} {exc!r}".lower()

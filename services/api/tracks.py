@@ -45,7 +45,7 @@ async def run_list_by_mbid(call: Call, query: ListByMBID) -> dict[str, Any]:
     if not query.disabled:
         stmt = stmt.where(TrackMBID.disabled.is_(False))
     tracks: dict[uuid.UUID, list[dict[str, Any]]] = {mbid: [] for mbid in wanted}
-    async with call.api.resources.databases.session(Database.FINGERPRINT) as session:
+    async with call.api.resources.databases.read_session(Database.FINGERPRINT) as session:
         for mbid, gid, disabled in await session.execute(stmt):
             track: dict[str, Any] = {"id": str(gid)}
             if disabled:
@@ -78,7 +78,7 @@ async def parse_fingerprint(call: Call) -> int:
 async def run_fingerprint(call: Call, fingerprint_id: int) -> dict[str, Any]:
     if not -(2**31) <= fingerprint_id < 2**31:
         raise WebServiceError(ErrorCode.FINGERPRINT_NOT_FOUND)
-    async with call.api.resources.databases.session(Database.FINGERPRINT) as session:
+    async with call.api.resources.databases.read_session(Database.FINGERPRINT) as session:
         row = (
             await session.execute(
                 select(Fingerprint.fingerprint, Fingerprint.length).where(

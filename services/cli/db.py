@@ -1,16 +1,18 @@
-"""``acoustid db ACTION``: create and migrate the app, fingerprint and ingest databases."""
+"""``acoustid db ACTION``: create and migrate the app, fingerprint, ingest and musicbrainz
+databases (the MusicBrainz tables share the app database unless
+``ACOUSTID_MUSICBRAINZ_DATABASE_URL`` names another)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-DATABASES = ("app", "fingerprint", "ingest")
+DATABASES = ("app", "fingerprint", "ingest", "musicbrainz")
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     p = commands.add_parser(
-        "db", help="create and migrate the app, fingerprint and ingest databases"
+        "db", help="create and migrate the app, fingerprint, ingest and musicbrainz databases"
     )
     p.add_argument("action", choices=["create", "upgrade", "downgrade", "current"])
     p.add_argument("revision", nargs="?", help="target revision (upgrade: head, downgrade: base)")

@@ -1,7 +1,8 @@
 """``make dev``: the whole stack on this machine, supervised in the foreground.
 
 It makes sure PostgreSQL, Redis and NATS answer (starting private ones if needed), creates
-and migrates the databases, creates the demo account, starts api, web, worker, index and
+and migrates the databases, loads the sample MusicBrainz dump into empty MusicBrainz
+tables, creates the demo account, starts api, web, worker, index and
 cron as child processes, waits until each is healthy, then writes ``<dev_dir>/stack.json``
 for scripts and tests. Ctrl-C or SIGTERM stops the children and any server started here; a
 child that dies is restarted with a backoff (libs.common.supervisor), and the state of every
@@ -11,6 +12,7 @@ child is served at the stack's own ``/_health``.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -24,12 +26,15 @@ from types import FrameType
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from libs.common import localservers, migrations
 from libs.common.apikeys import DemoKeys, ensure_demo_account
 from libs.common.applications import ensure_known_clients
 from libs.common.db import Database, Databases, database_url
 from libs.common.logging import configure_logging
+from libs.common.musicbrainz import importer, sample
+from libs.common.musicbrainz import schema as mb_schema
 from libs.common.nats import connect, ensure_streams
 from libs.common.settings import Settings, get_settings
 from libs.common.supervisor import Supervised, serve_health, supervise
@@ -74,6 +79,7 @@ async def prepare(settings: Settings) -> DemoKeys:
         if await migrations.create_database(database_url(settings, db)):
             log.info("created database %s", db.value)
         await asyncio.to_thread(migrations.upgrade, settings, db)
+    await load_sample_musicbrainz(settings)
     nc = await connect(settings, "devstack")
     try:
         await ensure_streams(nc.jetstream(), settings)
@@ -88,6 +94,25 @@ async def prepare(settings: Settings) -> DemoKeys:
             return keys
     finally:
         await databases.dispose()
+
+
+async def load_sample_musicbrainz(settings: Settings) -> None:
+    """The sample MusicBrainz dump, so the demo tracks' MBIDs show titles and artists; MusicBrainz
+    tables that already hold data (a real dump an operator imported) are left alone."""
+    url = database_url(settings, Database.MUSICBRAINZ)
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            loaded = await conn.scalar(
+                text(f'SELECT count(*) FROM "{mb_schema.SCHEMA}".replication_control')
+            )
+    finally:
+        await engine.dispose()
+    if loaded:
+        return
+    path = await asyncio.to_thread(sample.write_sample, settings.dev_dir / "mbdump-sample")
+    await importer.import_dumps(url, [path], io.StringIO())
+    log.info("imported the sample MusicBrainz dump %s", path)
 
 
 def wait_healthy(kids: list[Child]) -> None:
@@ -185,7 +210,7 @@ def banner(kids: list[Child], keys: DemoKeys, stack: Path, demo: dict[str, objec
         f"  user key:                 {keys.user}",
         "",
         "Point a client at the api; a demo track to look up:",
-        f"  curl -d client={keys.client} -d meta=recordingids -d duration={demo['duration']} \\",
+        f"  curl -d client={keys.client} -d meta=recordings -d duration={demo['duration']} \\",
         f"       -d fingerprint={str(demo['fingerprint'])[:24]}... {kids[0].url}/v2/lookup",
         f"  (the whole fingerprint is in {DEMO_TRACKS})",
         f"Written to {stack}. Logs in {stack.parent / 'logs'}. Ctrl-C stops everything.",

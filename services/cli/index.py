@@ -1,4 +1,4 @@
-"""``acoustid index rebuild``: index maintenance; the rebuild parses its own options."""
+"""``acoustid index rebuild|restore``: index maintenance; each parses its own options."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from typing import Any
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     p = commands.add_parser(
-        "index", help="index maintenance (rebuild --help for its options)", add_help=False
+        "index",
+        help="index maintenance (rebuild --help, restore --help for their options)",
+        add_help=False,
     )
-    p.add_argument("action", choices=["rebuild"])
+    p.add_argument("action", choices=["rebuild", "restore"])
     p.set_defaults(func=run, passthrough=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.index.rebuild import main
-
+    if args.action == "restore":
+        from services.index.restore import main
+    else:
+        from services.index.rebuild import main
     return main(args.rest)

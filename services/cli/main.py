@@ -20,6 +20,7 @@ COMMANDS = (
     "services.cli.fpcalc",
     "services.cli.index",
     "services.cli.application",
+    "services.cli.musicbrainz",
 )
 
 

@@ -1,4 +1,5 @@
-"""``python -m services.index [run | rebuild ...]``: serve the index, or rebuild it."""
+"""``python -m services.index [run | rebuild ... | restore ...]``: serve the index, rebuild
+it from the database, or restore it from a snapshot file."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ def main(argv: list[str]) -> int:
         from services.index.rebuild import main as rebuild
 
         return rebuild(rest)
-    print("usage: python -m services.index [run | rebuild [--help]]", file=sys.stderr)
+    if command == "restore":
+        from services.index.restore import main as restore
+
+        return restore(rest)
+    print("usage: python -m services.index [run | rebuild | restore [--help]]", file=sys.stderr)
     return 2
 
 

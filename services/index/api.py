@@ -9,6 +9,7 @@ field name (``{"q": [...], "l": 10}``), JSON the full names, as the anchor does.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import os
 import re
@@ -40,6 +41,15 @@ DEFAULT_LIMIT, MAX_LIMIT = 40, 100
 DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS = 500, 10_000
 DEFAULT_SCORE_PCT = 10
 MAX_QUERIES = 1000  # per _msearch: bounds the time one request holds a search thread
+MAX_REQUEST_TERMS = 120_000
+"""Terms in all the queries of one ``_msearch``: a thousand 120-term fingerprints (the
+worker's batches are 128); 1000 x 4096 terms took seconds of search thread."""
+SEARCH_CHUNK_TERMS = 4096
+"""Terms searched per executor job: a big ``_msearch`` is run a chunk at a time, so the
+small searches queued behind it wait for one chunk (milliseconds), not for all of it."""
+MAX_SCORE = 0xFFFFFFFF
+MAX_ID_DIGITS = 10
+SECRET_HEADER = "x-index-secret"
 # fpindex reads at most 4 blocks of ~115 postings of a term per file segment; 500 is that cap.
 MAX_POSTINGS_PER_TERM = 500
 INDEX_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -65,6 +75,8 @@ class IndexState:
 
     name: str
     write_timeout: float
+    secret: str = ""
+    """Writes need it when set (ACOUSTID_INDEX_SECRET)."""
     store: Store | None = None
     replicator: Replicator | None = None
     load_error: str | None = None
@@ -90,6 +102,22 @@ class Body:
         return self.data.get(name[0] if self.short else name, default)
 
 
+async def _read_limited(request: Request) -> bytes:
+    """The body, refused as soon as it passes ``MAX_BODY``: a chunked upload has no length
+    to check first, and reading it whole would let one request take any amount of memory."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY:
+        raise ApiError("RequestTooLarge", 413)
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiError("RequestTooLarge", 413)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 async def read_body(request: Request) -> tuple[Body, str]:
     raw, fmt = await read_raw(request)
     return parse_body(raw, fmt), fmt
@@ -98,14 +126,9 @@ async def read_body(request: Request) -> tuple[Body, str]:
 async def read_raw(request: Request) -> tuple[bytes, str]:
     """The body's bytes and the format to read it in."""
     kind = _media(request.headers.get("content-type"))
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY:
-        raise ApiError("RequestTooLarge", 413)
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError("RequestTooLarge", 413)
     if kind and kind != JSON and kind not in MSGPACK_ALIASES:
         raise ApiError("UnsupportedMediaType", 415)
+    raw = await _read_limited(request)
     fmt = JSON if kind == JSON else MSGPACK
     return raw, (JSON if not kind and not raw else fmt)
 
@@ -115,7 +138,9 @@ def parse_body(raw: bytes, fmt: str) -> Body:
         return Body({}, fmt == MSGPACK)
     try:
         data = json.loads(raw) if fmt == JSON else msgpack.unpackb(raw, strict_map_key=False)
-    except (ValueError, msgpack.UnpackException) as exc:
+    except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
+        # TypeError: a msgpack map keyed by a list or a map; RecursionError: JSON nested
+        # deeper than Python's stack.
         raise ApiError("BadRequest", 400) from exc
     if not isinstance(data, dict):
         raise ApiError("BadRequest", 400)
@@ -144,10 +169,11 @@ def error_response(request: Request, exc: ApiError | WriteRefused) -> Response:
     return render(fmt, body, body, exc.status)
 
 
-def _int(value: Any, default: int | None = None) -> int:
+def _int(value: Any, default: int | None = None, largest: int = 2**63 - 1) -> int:
+    """An integer field; one beyond ``largest`` (the kernel's unsigned fields) is refused."""
     if value is None and default is not None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > largest:
         raise ApiError("BadRequest", 400)
     return value
 
@@ -199,7 +225,7 @@ def _set(entries: Any, short: bool) -> Change:
 
 
 def _parse_id(value: str) -> int:
-    if not (value.isascii() and value.isdigit()):
+    if not (value.isascii() and value.isdigit()) or len(value) > MAX_ID_DIGITS:
         raise ApiError("InvalidFingerprintId", 400)
     try:
         return index_messages.check_id(int(value))
@@ -226,7 +252,7 @@ def parse_query(body: Body) -> Query:
     except InvalidChange as exc:
         raise ApiError("BadRequest", 400) from exc
     limit = min(max(_int(body.get("limit"), DEFAULT_LIMIT), 1), MAX_LIMIT)
-    min_score = _int(body.get("min_score"), min_score_default(len(query)))
+    min_score = _int(body.get("min_score"), min_score_default(len(query)), MAX_SCORE)
     score_pct = _int(body.get("score_pct"), DEFAULT_SCORE_PCT)
     if min_score < 0 or not 0 <= score_pct <= 100:
         raise ApiError("BadRequest", 400)
@@ -249,21 +275,39 @@ def results_body(results: list[tuple[int, int]]) -> tuple[Any, Any]:
     )
 
 
+def _chunks(queries: list[Query]) -> list[list[Query]]:
+    """Consecutive queries of at most ``SEARCH_CHUNK_TERMS`` terms together (at least one)."""
+    chunks: list[list[Query]] = [[]]
+    terms = 0
+    for q in queries:
+        if chunks[-1] and terms + len(q.terms) > SEARCH_CHUNK_TERMS:
+            chunks.append([])
+            terms = 0
+        chunks[-1].append(q)
+        terms += len(q.terms)
+    return chunks
+
+
 async def run_searches(
     store: Store, queries: list[Query], timeout: float
 ) -> list[list[tuple[int, int]]]:
-    """Searches off the event loop in one executor hop, under one deadline for them all,
-    each timed and counted; ``_search``, ``_msearch`` and the line protocol all search here.
+    """Searches off the event loop under one deadline for them all, each timed and counted;
+    ``_search``, ``_msearch`` and the line protocol all search here.
 
-    A thread hand-off costs about as much as a small search, so a batch pays it once.
-    ``timeout`` 0 means none.
+    A thread hand-off costs about as much as a small search, so queries go to the search
+    threads in chunks; chunks of one request go one after another, so other requests'
+    searches queue between them (the pool is FIFO) instead of behind the whole request.
+    ``timeout`` 0 means none; it counts from when the first chunk starts, as the time
+    queued behind other requests is not this request's doing.
     """
+    deadline: list[float] = []
 
-    def run() -> list[tuple[list[tuple[int, int]], int, float]]:
-        deadline = time.perf_counter() + timeout
+    def run(chunk: list[Query]) -> list[tuple[list[tuple[int, int]], int, float]]:
+        if not deadline:
+            deadline.append(time.perf_counter() + timeout)
         out = []
-        for q in queries:
-            left = deadline - time.perf_counter()
+        for q in chunk:
+            left = deadline[0] - time.perf_counter()
             if timeout and left <= 0:
                 raise kernel.SearchTimeout()
             started = time.perf_counter()
@@ -278,8 +322,11 @@ async def run_searches(
             out.append((results, scanned, time.perf_counter() - started))
         return out
 
+    loop = asyncio.get_running_loop()
+    done: list[tuple[list[tuple[int, int]], int, float]] = []
     try:
-        done = await asyncio.get_running_loop().run_in_executor(SEARCH_POOL, run)
+        for chunk in _chunks(queries):
+            done += await loop.run_in_executor(SEARCH_POOL, run, chunk)
     except kernel.SearchTimeout:
         metrics.SEARCH_TIMEOUTS.inc()
         raise
@@ -290,6 +337,15 @@ async def run_searches(
         if len(q.terms):
             metrics.SCANNED_DOCS_PER_HASH.observe(scanned / len(q.terms))
     return [results for results, _, _ in done]
+
+
+def require_writer(state: IndexState, request: Request) -> None:
+    """With ``ACOUSTID_INDEX_SECRET`` set, a write must carry it in ``X-Index-Secret``."""
+    if not state.secret:
+        return
+    given = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), state.secret.encode()):
+        raise ApiError("Unauthorized", 401)
 
 
 async def write(
@@ -371,6 +427,8 @@ async def msearch(state: IndexState, request: Request) -> Response:
         if not isinstance(item, dict):
             raise ApiError("BadRequest", 400)
         queries.append(parse_query(Body(item, body.short)))
+    if sum(len(q.terms) for q in queries) > MAX_REQUEST_TERMS:
+        raise ApiError("BadRequest", 400)
     bodies = await searched(store, queries, parse_timeout(body))
     return render(
         response_format(request, fmt),
@@ -381,6 +439,7 @@ async def msearch(state: IndexState, request: Request) -> Response:
 
 async def update(state: IndexState, request: Request) -> Response:
     store = serving(state, request)
+    require_writer(state, request)
     raw, fmt = await read_raw(request)
     # Bulk loads are msgpack inserts: read straight into arrays, else the general path.
     fast = update_decoder.decode(raw) if fmt == MSGPACK else None
@@ -468,6 +527,7 @@ async def delete_index(state: IndexState, request: Request) -> Response:
 
 async def put_doc(state: IndexState, request: Request) -> Response:
     serving(state, request)
+    require_writer(state, request)
     doc = _parse_id(request.path_params["id"])
     body, fmt = await read_body(request)
     await write(state, [index_messages.insert(doc, body.get("hashes"))])
@@ -476,6 +536,7 @@ async def put_doc(state: IndexState, request: Request) -> Response:
 
 async def delete_doc(state: IndexState, request: Request) -> Response:
     serving(state, request)
+    require_writer(state, request)
     await write(state, [index_messages.delete(_parse_id(request.path_params["id"]))])
     return render(response_format(request, JSON), {}, {})
 
@@ -514,6 +575,69 @@ OTHER_ROUTES: list[tuple[str, frozenset[str], IndexHandler, str]] = [
 ]
 
 
+_TERMS = {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 0xFFFFFFFF}}
+_SEARCH = {
+    "type": "object",
+    "required": ["query"],
+    "properties": {
+        "query": {**_TERMS, "maxItems": MAX_QUERY_TERMS},
+        "limit": {"type": "integer", "default": DEFAULT_LIMIT},
+        "min_score": {"type": "integer", "minimum": 0},
+        "score_pct": {"type": "integer", "minimum": 0, "maximum": 100},
+        "timeout": {"type": "integer", "minimum": 0, "default": DEFAULT_TIMEOUT_MS},
+    },
+}
+_CHANGE = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {
+        "insert": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "hashes": _TERMS},
+        },
+        "delete": {"type": "object", "properties": {"id": {"type": "integer"}}},
+        "set_metadata": {"type": "object", "properties": {"entries": {"type": "array"}}},
+    },
+}
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("/{index}/_search", "post"): _SEARCH,
+    ("/{index}/_msearch", "post"): {
+        "type": "object",
+        "required": ["queries"],
+        "properties": {
+            "queries": {"type": "array", "items": _SEARCH, "maxItems": MAX_QUERIES},
+            "timeout": {"type": "integer", "minimum": 0},
+        },
+    },
+    ("/{index}/_update", "post"): {
+        "type": "object",
+        "required": ["changes"],
+        "properties": {
+            "changes": {"type": "array", "items": _CHANGE},
+            "metadata": {"type": "object"},
+            "expected_version": {"type": "integer"},
+        },
+    },
+    ("/{index}/{id}", "put"): {"type": "object", "properties": {"hashes": _TERMS}},
+    ("/{index}", "put"): {
+        "type": "object",
+        "properties": {
+            "expect_does_not_exist": {"type": "boolean"},
+            "generation": {"type": "integer"},
+        },
+    },
+}
+"""Request bodies as the schema documents them (JSON spelling; msgpack uses first letters)."""
+
+
+def _request_body(path: str, method: str) -> dict[str, Any]:
+    schema = BODIES.get((path, method))
+    if schema is None:
+        return {}
+    return {"requestBody": {"content": {JSON: {"schema": schema}, MSGPACK: {"schema": schema}}}}
+
+
 RESPONSES = {
     "200": {"description": "Success; data as JSON or msgpack, as Accept (else the body) asks"},
     "default": {"description": 'An fpindex error: {"error": "Name"}'},
@@ -535,7 +659,12 @@ def _route(
 
     operation = {"summary": summary, "parameters": path_parameters(path), "responses": RESPONSES}
     documented = methods - {"HEAD"} if summary else set()
-    return Route(path, handle, methods, {m.lower(): operation for m in documented})
+    return Route(
+        path,
+        handle,
+        methods,
+        {m.lower(): {**operation, **_request_body(path, m.lower())} for m in documented},
+    )
 
 
 def routes(state: IndexState) -> tuple[list[Route], list[Route]]:

@@ -57,7 +57,11 @@ async def open_store(settings: Settings) -> Store:
 def create_app(settings: Settings) -> FastAPI:
     memory.return_large_blocks_to_the_kernel()
     resources = build_resources(settings, "index", [], uses_redis=False, uses_nats=True)
-    state = IndexState(name=settings.index_name, write_timeout=settings.index_timeout * 10)
+    state = IndexState(
+        name=settings.index_name,
+        write_timeout=settings.index_timeout * 10,
+        secret=settings.index_secret,
+    )
     tasks: list[asyncio.Task[None]] = []
     servers: list[asyncio.Server] = []
     locks: list[int] = []
@@ -117,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Fingerprint index: fpindex's HTTP API over a Cython kernel",
         on_start=on_start,
         on_stop=on_stop,
+        docs=True,
         routes=searches,
         fallback_routes=others,
     )

@@ -69,6 +69,8 @@ class Protocol:
         if command == "search":
             return await self.search(session, args)
         if command == "begin":
+            if self.state.secret:
+                raise CommandError("writes need the HTTP API and the index secret")
             if session.transaction is not None:
                 raise CommandError("already in transaction")
             session.transaction = []

@@ -7,6 +7,7 @@ so there is one source of truth for each number.
 
 from __future__ import annotations
 
+import shutil
 import weakref
 from collections.abc import Iterator
 
@@ -52,7 +53,7 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         gauges = {
             "fpindex_docs": ("Document entries over all segments", lambda st: st.num_docs),
-            "fpindex_segment_count": ("Live segments", lambda st: st.num_segments),
+            "fpindex_segments": ("Live segments", lambda st: st.num_segments),
             "fpindex_postings": ("Postings over all segments", lambda st: st.num_postings),
             "fpindex_segment_bytes": ("Bytes of file segments", lambda st: st.file_bytes),
         }
@@ -66,6 +67,14 @@ class StoreCollector(Collector):
         for index, store in stores:
             version.add_metric([index], store.version)
         yield version
+        # The disk alert's input: the index is the service whose files grow with the data.
+        free = GaugeMetricFamily(
+            "fpindex_disk_free_ratio", "Free share of the data directory's disk", labels=["index"]
+        )
+        for index, store in stores:
+            usage = shutil.disk_usage(store.directory)
+            free.add_metric([index], usage.free / usage.total)
+        yield free
         for counter in ("checkpoints", "memory_merges", "file_merges"):
             total = CounterMetricFamily(
                 f"fpindex_{counter}", counter.replace("_", " "), labels=["index"]

@@ -386,7 +386,7 @@ async def bootstrap(directory: Path, peers: Sequence[str], index: str, timeout: 
                 client.stream("GET", f"/{index}/_snapshot") as resp,
             ):
                 resp.raise_for_status()
-                found = await _receive_snapshot(resp, directory)
+                found = await receive_snapshot(resp.aiter_bytes(), directory)
             log.info("bootstrapped from %s at version %d", peer, found.applied_seq)
             return True
         except (httpx.HTTPError, ValueError, segment.CorruptSegment) as exc:
@@ -394,9 +394,10 @@ async def bootstrap(directory: Path, peers: Sequence[str], index: str, timeout: 
     return False
 
 
-async def _receive_snapshot(resp: httpx.Response, directory: Path) -> manifest.Manifest:
+async def receive_snapshot(chunks: AsyncIterator[bytes], directory: Path) -> manifest.Manifest:
+    """Writes the segments and manifest of a ``/<index>/_snapshot`` stream into ``directory``
+    (from a peer, or from a backup file by ``acoustid index restore``)."""
     unpacker = msgpack.Unpacker(raw=False)
-    chunks = resp.aiter_bytes()
     header = None
     async for chunk in chunks:
         unpacker.feed(chunk)

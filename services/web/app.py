@@ -12,7 +12,9 @@ DATABASES = (Database.APP, Database.FINGERPRINT)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    resources = build_resources(settings, "web", DATABASES, uses_redis=True, uses_nats=False)
+    resources = build_resources(
+        settings, "web", DATABASES, uses_redis=True, uses_nats=False, read_replicas=True
+    )
     return create_service_app(
         resources,
         title="AcoustID website",

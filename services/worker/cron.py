@@ -28,6 +28,7 @@ from services.worker.leader import Lease
 log = logging.getLogger(__name__)
 
 DATABASES = (Database.APP, Database.FINGERPRINT, Database.INGEST)
+"""Databases health checks write to; the MusicBrainz tables are only read."""
 LEASE_TTL = 30.0
 TICK = 1.0
 
@@ -52,6 +53,7 @@ def schedule() -> list[Job]:
         Job("daily_stats", 3600.0, jobs.daily_stats),
         Job("delete_old_submissions", 3600.0, jobs.delete_old_submissions),
         Job("merge_same_audio_tracks", 300.0, jobs.merge_same_audio_tracks),
+        Job("merge_missing_mbids", 60.0, jobs.merge_missing_mbids),
     ]
 
 

@@ -30,6 +30,7 @@ from libs.common.models.app import (
 )
 from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
 from libs.common.models.ingest import Submission
+from libs.common.musicbrainz import missing
 from libs.common.redis import key
 from libs.common.settings import Settings
 from services.worker.merge import merge_tracks, repoint_provenance
@@ -274,3 +275,12 @@ async def _merge_if_same(
     await repoint_provenance(ctx.databases)
     log.info("merged track %d into %d (score %.3f)", source, target, score)
     return True
+
+
+async def merge_missing_mbids(ctx: Context) -> dict[str, int]:
+    """MBIDs lookups found missing from the MusicBrainz replica: merged or, after a week
+    unknown, disabled (:mod:`libs.common.musicbrainz.missing`)."""
+    outcome = await missing.merge_missing_mbids(ctx.databases, ctx.redis, ctx.settings)
+    if outcome.merged:
+        await repoint_provenance(ctx.databases)
+    return vars(outcome)

@@ -131,8 +131,12 @@ async def test_unknown_keys_are_limited_per_ip_and_cost_no_query_once_refused(
     )
     async with running(settings) as (app, client):
         queries: list[str] = []
-        engine = app.state.resources.databases.engine(Database.APP).sync_engine
-        event.listen(engine, "before_cursor_execute", lambda *a: queries.append(a[2]))
+        databases = app.state.resources.databases
+        # Key checks read the replica's engine (the primary's when no _RO URL is set).
+        for engine in (databases.engine(Database.APP), databases.reader(Database.APP)):
+            event.listen(
+                engine.sync_engine, "before_cursor_execute", lambda *a: queries.append(a[2])
+            )
         guesser = {"X-Forwarded-For": "192.0.2.99"}
         answers = [
             await client.get(

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import acoustid
 import httpx
+import numpy as np
 import pytest
 
+from libs.chromaprint_cy.codec import decode_fingerprint
+from libs.common.db import Database, Databases
+from libs.common.models.fingerprint import Fingerprint, Track, TrackMBID
+from services.cli.devstack import DEMO_TRACKS
 from tests.api.conftest import Keys
-from tests.api.world import MBID_A, MBID_B, World, fp, items
+from tests.api.world import MBID_A, MBID_B, World, fp, index_fingerprints, items
+from tests.conftest import SHARED
 
 SUBMIT_MBID = "cd2e7c47-16f5-46c6-a37c-a1eb7bf599ff"
 
@@ -156,3 +164,44 @@ async def test_gzip_lookup_over_http_like_acoustid_net(world: World, keys: Keys)
         f"<id>{world.tracks['c'][1]}</id><score>1.0</score></result></results>"
         "<status>ok</status></response>"
     )
+
+
+async def test_pyacoustid_match_names_a_demo_track(
+    world: World, keys: Keys, base_url: str, musicbrainz: object
+) -> None:
+    """The demo melody, fingerprinted from its audio by pyacoustid itself (libchromaprint),
+    matches the demo track and comes back with its title and artist credit."""
+    demo = json.loads(DEMO_TRACKS.read_text())["tracks"][0]
+    items, _ = decode_fingerprint(demo["fingerprint"])
+    databases = Databases(world.settings)
+    try:
+        async with databases.session(Database.FINGERPRINT) as session:
+            track = Track(gid=uuid.uuid4())
+            session.add(track)
+            await session.flush()
+            stored = Fingerprint(
+                fingerprint=items.view(np.int32).tolist(),
+                length=demo["duration"],
+                track_id=track.id,
+                submission_count=1,
+            )
+            session.add(stored)
+            session.add(
+                TrackMBID(track_id=track.id, mbid=uuid.UUID(demo["mbid"]), submission_count=1)
+            )
+            await session.commit()
+            fingerprint_id, gid = stored.id, str(track.gid)
+    finally:
+        await databases.dispose()
+    await index_fingerprints(world.index_url, {fingerprint_id: items})
+    audio = SHARED / "testdata" / "chromaprint" / f"{demo['name']}.flac"
+    matches = await asyncio.to_thread(lambda: list(acoustid.match(keys.client, str(audio))))
+    assert [(title, artist) for _, _, title, artist in matches] == [
+        ("Melody for Two Hands", "Aurora Vale & The Tidewater")
+    ]
+    score, recording, _, _ = matches[0]
+    assert recording == demo["mbid"] and score > 0.9
+    data = await asyncio.to_thread(
+        acoustid.match, keys.client, str(audio), "recordings releasegroups compress", False
+    )
+    assert data["results"][0]["id"] == gid

@@ -114,19 +114,25 @@ async def _store(settings: Settings, index_url: str) -> tuple[dict[str, Any], di
             }
     finally:
         await databases.dispose()
+    await index_fingerprints(index_url, {ids[name]: fp for name, fp in prints.items()})
+    return tracks, prints
+
+
+async def index_fingerprints(index_url: str, prints: dict[int, np.ndarray]) -> None:
+    """Adds stored fingerprints (id -> items) to the index and waits until it counts them."""
     changes = [
-        {"insert": {"id": ids[name], "hashes": extract_query(fp).tolist()}}
-        for name, fp in prints.items()
+        {"insert": {"id": fp_id, "hashes": extract_query(fp).tolist()}}
+        for fp_id, fp in prints.items()
     ]
     async with httpx.AsyncClient() as http:
+        before = (await http.get(f"{index_url}/main")).json()["stats"]["num_docs"]
         response = await http.post(f"{index_url}/main/_update", json={"changes": changes})
         assert response.status_code == 200, response.text
         for _ in range(100):
             status = (await http.get(f"{index_url}/main")).json()
-            if status["stats"]["num_docs"] >= len(changes):
+            if status["stats"]["num_docs"] >= before + len(changes):
                 break
             await asyncio.sleep(0.05)
-    return tracks, prints
 
 
 @asynccontextmanager

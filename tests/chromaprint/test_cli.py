@@ -178,3 +178,70 @@ def test_corrupt_packets_are_skipped_like_fpcalc(tmp_path: Path) -> None:
     ours, theirs = run_cli("-raw", "-plain", path), run_fpcalc("-raw", "-plain", path)
     assert ours.returncode == 0, ours.stderr
     assert len(ours.stdout.split(",")) == len(theirs.stdout.split(",")) == 59
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The damage users meet: a bad stretch mid-file, a cut-off download, a misnamed file."""
+    d = tmp_path_factory.mktemp("damaged")
+    data = (CLIPS / "upstream" / "test.mp3").read_bytes()
+    middle = len(data) // 2
+    garbage = np.random.default_rng(1).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
+    files = {
+        "garbage": data[:middle] + garbage + data[middle:],
+        "truncated": data[: len(data) * 2 // 3 + 137],
+        "text": b"this is a text file, not audio\n" * 50,
+    }
+    for name, content in files.items():
+        (d / f"{name}.mp3").write_bytes(content)
+    return {name: d / f"{name}.mp3" for name in files}
+
+
+def test_garbage_mid_file_stops_there_like_fpcalc(damaged: dict[str, Path]) -> None:
+    """Both print the items up to the damage, then the decoder's error, and exit 3."""
+    ours, theirs = (
+        run_cli("-raw", "-plain", damaged["garbage"]),
+        run_fpcalc("-raw", "-plain", damaged["garbage"]),
+    )
+    message = "ERROR: Error decoding audio frame (Invalid data found when processing input)\n"
+    assert ours.stderr == theirs.stderr == message
+    assert ours.stdout == theirs.stdout
+    assert 0 < len(ours.stdout.split(",")) < 59  # the whole clip has 59
+    assert ours.returncode == theirs.returncode == 3
+    ignored = run_cli("-ignore-errors", "-raw", "-plain", damaged["garbage"])
+    assert (ignored.stdout, ignored.stderr, ignored.returncode) == (ours.stdout, message, 0)
+    assert run_fpcalc("-ignore-errors", "-raw", "-plain", damaged["garbage"]).returncode == 0
+
+
+def test_truncated_file_ends_cleanly_with_fpcalcs_items(damaged: dict[str, Path]) -> None:
+    """A cut-off file is a clean end of stream: the same items, exit 0 and no message; Debian's
+    fpcalc says "End of file" and exits 3 here as on every complete file (its known bug)."""
+    ours, theirs = (
+        run_cli("-raw", "-plain", damaged["truncated"]),
+        run_fpcalc("-raw", "-plain", damaged["truncated"]),
+    )
+    assert ours.stdout == theirs.stdout
+    assert 20 < len(ours.stdout.split(",")) < 59
+    assert (ours.stderr, ours.returncode) == ("", 0)
+    assert theirs.stderr == "ERROR: Error decoding audio frame (End of file)\n"
+    assert theirs.returncode == 3
+
+
+def test_text_file_named_mp3_cannot_be_opened(damaged: dict[str, Path]) -> None:
+    """Both refuse to open it (exit 2, no output); the reason in brackets is FFmpeg's own:
+    Debian's FFmpeg 5.1 mp3 demuxer says "Invalid argument", the newer one "Invalid data"."""
+    ours, theirs = run_cli(damaged["text"]), run_fpcalc(damaged["text"])
+    assert theirs.stderr == "ERROR: Could not open the input file (Invalid argument)\n"
+    expected = "ERROR: Could not open the input file (Invalid data found when processing input)\n"
+    assert ours.stderr == expected
+    assert ours.stdout == theirs.stdout == ""
+    assert ours.returncode == theirs.returncode == 2
+
+
+def test_text_file_without_audio_stream_says_so_like_fpcalc(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("a text file that FFmpeg opens as a text stream\n" * 20)
+    ours, theirs = run_cli(path), run_fpcalc(path)
+    message = "ERROR: Could not find any audio stream in the file (Stream not found)\n"
+    assert ours.stderr == theirs.stderr == message
+    assert ours.returncode == theirs.returncode == 2

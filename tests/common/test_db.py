@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from sqlalchemy import text
 
-from libs.common.db import Database, Databases, database_url
+from libs.common.db import Database, Databases, database_url, replica_url
 from libs.common.settings import Settings
 
 
@@ -32,3 +32,20 @@ async def test_fetch_survives_the_server_closing_its_connections(migrated: Setti
         assert await databases.fetch(Database.FINGERPRINT, text("SELECT 2")) == [(2,)]
     finally:
         await databases.dispose()
+
+
+def test_reads_go_to_the_replicas_only_when_asked() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        app_database_url="postgresql+asyncpg://p/app",
+        app_database_url_ro="postgresql+asyncpg://r/app",
+        fingerprint_database_url="postgresql+asyncpg://p/fp",
+    )
+    assert replica_url(settings, Database.APP) == "postgresql+asyncpg://r/app"
+    assert replica_url(settings, Database.FINGERPRINT) == "postgresql+asyncpg://p/fp"
+    assert replica_url(settings, Database.MUSICBRAINZ) == "postgresql+asyncpg://r/app"
+    assert Databases(settings).reader_url(Database.APP) == "postgresql+asyncpg://p/app"
+    assert (
+        Databases(settings, read_replicas=True)
+        .reader_url(Database.APP)
+        .startswith("postgresql+asyncpg://r/")
+    )

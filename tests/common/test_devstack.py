@@ -28,10 +28,10 @@ DEMO = json.loads(DEMO_TRACKS.read_text())["tracks"][0]
 
 
 def _demo_lookup(stack: dict[str, str]) -> dict[str, object]:
-    """The lookup the banner suggests: the seeded demo track is found with its MBID."""
+    """The lookup the banner suggests: the seeded demo track is found with its recording."""
     return {
         "client": stack["client"],
-        "meta": "recordingids",
+        "meta": "recordings",
         "duration": DEMO["duration"],
         "fingerprint": DEMO["fingerprint"],
     }
@@ -134,7 +134,11 @@ def _run_once(settings: Settings) -> dict[str, str]:
         started = _descendants(proc.pid)
         assert len(started) >= 5
         lookup = httpx.post(f"{stack['api']}/v2/lookup", data=_demo_lookup(stack), timeout=10)
-        assert lookup.json()["results"][0]["recordings"] == [{"id": DEMO["mbid"]}], lookup.text
+        recordings = lookup.json()["results"][0]["recordings"]
+        assert [(r["id"], r["title"]) for r in recordings] == [
+            (DEMO["mbid"], "Melody for Two Hands")
+        ], lookup.text
+        assert [a["name"] for a in recordings[0]["artists"]] == ["Aurora Vale", "The Tidewater"]
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)

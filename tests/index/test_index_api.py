@@ -160,7 +160,7 @@ async def test_health_status_metrics(client):
     text = (await client.get("/metrics")).text
     for name in (
         "fpindex_search_duration_seconds",
-        "fpindex_segment_count",
+        "fpindex_segments",
         "fpindex_docs",
         "fpindex_searches_total",
     ):

@@ -1,8 +1,9 @@
 """Alembic, one environment per database, driven from code rather than an ``alembic.ini``.
 
-One script directory serves the three databases: each has its own ``versions/<db>`` chain
-and its own ``alembic_version`` table in its own database, so they upgrade independently
-(and may live on different servers), while ``env.py`` exists once.
+One script directory serves the databases: each has its own ``versions/<db>`` chain and its
+own version table in its own database, so they upgrade independently (and may live on
+different servers), while ``env.py`` exists once. The MusicBrainz chain keeps its version in
+``musicbrainz_alembic_version`` because by default it shares the app database.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from libs.common.db import Database, database_url
 from libs.common.settings import Settings
 
 HERE = Path(__file__).parent
+VERSION_TABLES = {Database.MUSICBRAINZ: "musicbrainz_alembic_version"}
+
+
+def version_table(db: Database) -> str:
+    return VERSION_TABLES.get(db, "alembic_version")
 
 
 def alembic_config(settings: Settings, db: Database) -> Config:
@@ -30,6 +36,7 @@ def alembic_config(settings: Settings, db: Database) -> Config:
     config.set_main_option("path_separator", "os")
     config.attributes["database"] = db
     config.attributes["url"] = database_url(settings, db)
+    config.attributes["version_table"] = version_table(db)
     return config
 
 
@@ -48,7 +55,8 @@ def current(settings: Settings, db: Database) -> str | None:
             async with engine.connect() as conn:
 
                 def revision(sync: Connection) -> str | None:
-                    return MigrationContext.configure(sync).get_current_revision()
+                    opts = {"version_table": version_table(db)}
+                    return MigrationContext.configure(sync, opts=opts).get_current_revision()
 
                 return await conn.run_sync(revision)
         finally:

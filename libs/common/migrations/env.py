@@ -14,6 +14,7 @@ from libs.common.models import METADATA
 config = context.config
 database: Database = config.attributes["database"]
 url: str = config.attributes["url"]
+version_table: str = config.attributes["version_table"]
 
 
 def migrate(connection: Connection) -> None:
@@ -22,6 +23,7 @@ def migrate(connection: Connection) -> None:
         target_metadata=METADATA[database],
         compare_type=True,
         transaction_per_migration=True,
+        version_table=version_table,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -38,7 +40,12 @@ async def run() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=url, target_metadata=METADATA[database], literal_binds=True)
+    context.configure(
+        url=url,
+        target_metadata=METADATA[database],
+        literal_binds=True,
+        version_table=version_table,
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

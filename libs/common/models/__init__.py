@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy models of the three databases, one module (and one MetaData) each."""
+"""Typed SQLAlchemy models of our three databases, one module (and one MetaData) each."""
 
 from __future__ import annotations
 
@@ -13,4 +13,6 @@ METADATA: dict[Database, MetaData] = {
     Database.APP: AppBase.metadata,
     Database.FINGERPRINT: FingerprintBase.metadata,
     Database.INGEST: IngestBase.metadata,
+    # MusicBrainz's tables come from its own SQL scripts (libs.common.musicbrainz.schema).
+    Database.MUSICBRAINZ: MetaData(),
 }

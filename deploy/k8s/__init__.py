@@ -1,0 +1,1 @@
+"""Kubernetes manifests (base and overlays) and the renderer CI checks them with."""
