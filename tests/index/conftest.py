@@ -129,8 +129,10 @@ async def fill(urls: list[str]) -> None:
     async with httpx.AsyncClient() as http:
         resp = await http.post(f"{urls[0]}/main/_update", json={"changes": changes})
         assert resp.status_code == 200
-        # shard 1 applies its half from the stream; wait until it has
-        for _ in range(100):
-            if (await http.get(f"{urls[1]}/main")).json()["stats"]["num_docs"] == 10:
+        # shard 1 applies its half (the odd ids 1..21) from the stream; wait until it has
+        for _ in range(200):
+            if (await http.get(f"{urls[1]}/main")).json()["stats"]["num_docs"] == 11:
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("shard 1 did not apply its documents")
