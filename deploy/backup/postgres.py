@@ -114,6 +114,11 @@ def unpack_base_backup(backup: Path, data_dir: Path) -> None:
     if wal.exists():
         with tarfile.open(wal) as tar:
             tar.extractall(data_dir / "pg_wal", filter="fully_trusted")
+    # A server whose sockets live in its data directory leaves their lock files in the
+    # backup; restored, they name the dead server's PID, which may now be another process
+    # (or an unreaped zombie), and the restored server then refuses to start.
+    for lock in data_dir.glob(".s.PGSQL.*.lock"):
+        lock.unlink()
     owner = data_dir.stat()
     if os.geteuid() == 0:
         for path in [data_dir, *data_dir.rglob("*")]:

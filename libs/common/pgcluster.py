@@ -121,22 +121,16 @@ class Cluster:
             conf.write(lines)
 
     def start(self) -> None:
+        """Starts the server; a failure carries the end of the server's own log, which is
+        where PostgreSQL says why (and which goes when the cluster is destroyed)."""
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
-        run(
-            [
-                tool("pg_ctl"),
-                "-D",
-                str(self.data),
-                "-o",
-                options,
-                "-l",
-                str(self.data / "server.log"),
-                "-t",
-                str(int(START_TIMEOUT)),
-                "-w",
-                "start",
-            ]
-        )
+        log = self.data / "server.log"
+        command = [tool("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(log)]
+        try:
+            run([*command, "-t", str(int(START_TIMEOUT)), "-w", "start"])
+        except ClusterError as exc:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            raise ClusterError(f"{exc}\n{tail}") from None
 
     def stop(self, mode: str = "fast") -> None:
         """``fast`` is an orderly shutdown, ``immediate`` is what a crash leaves behind."""

@@ -44,6 +44,7 @@ def api_settings(base: Settings, **overrides: object) -> Settings:
         "rate_limit_ip": 100000.0,
         "rate_limit_application": 100000.0,
         "rate_limit_global": 100000.0,
+        "rate_limit_invalid_key": 100000.0,
     }
     values.update(overrides)
     return base.model_copy(update=values)
