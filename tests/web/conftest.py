@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -11,7 +11,16 @@ from fastapi import FastAPI
 
 from libs.common.settings import Settings
 from services.web.app import create_app
+from tests.conftest import databases_at_head, settings_for_run
 from tests.web.site import WebClient
+
+
+@pytest.fixture(scope="session")
+def migrated(run_id: str, local_servers: object) -> Iterator[Settings]:
+    """The website tests' own databases: an upload must find the track these tests seeded,
+    not a copy of the same clip that another package's tests submitted before them."""
+    with databases_at_head(settings_for_run(f"{run_id}web")) as ready:
+        yield ready
 
 
 @pytest.fixture(scope="session")
