@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -156,9 +157,12 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1000 if values else float("nan")
 
 
-async def open_loop(
-    http: BareHTTP, bodies: list[bytes], rate: float, seconds: float
+async def paced(
+    send: Callable[[int], Awaitable[bool]], rate: float, seconds: float
 ) -> dict[str, Any]:
+    """Request ``i`` sent at ``start + i / rate`` whatever the answers before it (an open
+    loop, so a slow server queues requests instead of slowing the client); latency counts
+    from the scheduled time. ``send`` answers whether request ``i`` succeeded."""
     latencies: list[float] = []
     errors = 0
     total = int(rate * seconds)
@@ -171,12 +175,11 @@ async def open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         try:
-            status, payload = await http.post("/v2/lookup", bodies[i % len(bodies)])
+            ok = await send(i)
         except OSError:
             errors += 1
             return
-        if status != 200 or not json.loads(payload)["results"]:
-            errors += 1
+        errors += not ok
         latencies.append(time.perf_counter() - scheduled)
 
     await asyncio.gather(*(one(i) for i in range(total)))
@@ -188,6 +191,18 @@ async def open_loop(
         "p99_ms": percentile(latencies, 99),
         "errors": errors,
     }
+
+
+async def open_loop(
+    http: BareHTTP, bodies: list[bytes], rate: float, seconds: float
+) -> dict[str, Any]:
+    """Lookups at ``rate``; one that finds nothing is an error (every body is a stored print)."""
+
+    async def lookup(i: int) -> bool:
+        status, payload = await http.post("/v2/lookup", bodies[i % len(bodies)])
+        return status == 200 and bool(json.loads(payload)["results"])
+
+    return await paced(lookup, rate, seconds)
 
 
 async def closed_loop(

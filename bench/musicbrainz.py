@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 import asyncpg
 import numpy as np
-from _stack import RESULTS, BareHTTP, bench_settings, env_of, free_port
+from _stack import RESULTS, BareHTTP, bench_settings, env_of, free_port, tear_down
 from api_lookup import (
     DURATION,
     ITEMS,
@@ -38,7 +38,6 @@ from api_lookup import (
     noisy,
     open_loop,
     pg_url,
-    teardown,
     wait_healthy,
 )
 
@@ -196,7 +195,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         }
         return result
     finally:
-        await teardown(procs, settings, work)
+        await tear_down(procs, settings, work)
 
 
 def main() -> int:

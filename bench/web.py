@@ -35,7 +35,7 @@ import asyncpg
 import httpx
 import numpy as np
 from _stack import RESULTS, BareHTTP, bench_settings, env_of, free_port, tear_down
-from api_lookup import load_index, percentile, pg_url, wait_healthy
+from api_lookup import load_index, paced, pg_url, wait_healthy
 
 from libs.chromaprint_cy.audio import fingerprint_file
 from libs.common import migrations
@@ -153,33 +153,11 @@ async def load(settings: Settings, prints: np.ndarray, mp3_items: np.ndarray) ->
 
 
 async def pages(http: BareHTTP, paths: list[str], rate: float, seconds: float) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    total = int(rate * seconds)
-    start = time.perf_counter()
+    async def get(i: int) -> bool:
+        status, _ = await http.get(paths[i % len(paths)])
+        return status == 200
 
-    async def one(i: int) -> None:
-        nonlocal errors
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        try:
-            status, _ = await http.get(paths[i % len(paths)])
-        except OSError:
-            errors += 1
-            return
-        errors += status != 200
-        latencies.append(time.perf_counter() - scheduled)
-
-    await asyncio.gather(*(one(i) for i in range(total)))
-    return {
-        "rate": rate,
-        "achieved": total / (time.perf_counter() - start),
-        "p50_ms": percentile(latencies, 50),
-        "p99_ms": percentile(latencies, 99),
-        "errors": errors,
-    }
+    return await paced(get, rate, seconds)
 
 
 async def uploads(web: str, mp3: Path, times: int, track: str) -> dict[str, Any]:
